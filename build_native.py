@@ -307,7 +307,7 @@ def make_ffi():
         MODULE_NAME,
         cdef.INCLUDES + cdef.signature_checks(ffibuilder) + customizations,
         source_extension=".cpp",
-        include_dirs=[str(src / "include"), str(src / "ggml" / "include")],
+        include_dirs=[str(src / "include"), str(src / "ggml" / "include"), str(src / "examples")],
         extra_compile_args=["-std=c++17", "-O2"],
         extra_link_args=[
             "-Wl,--start-group", *map(str, libs), "-Wl,--end-group",

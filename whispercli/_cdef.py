@@ -23,6 +23,7 @@ INCLUDES = r"""
 #include <stdint.h>
 #include "whisper.h"
 #include "ggml.h"
+#include "grammar-parser.h"
 """
 
 TYPES = r"""
@@ -258,6 +259,12 @@ whisper_token_data whisper_full_get_token_data_from_state(struct whisper_state *
 static const char * const WHISPERCLI_PACKAGE_VERSION;
 static const char * const WHISPERCLI_BUILD_INFO;
 bool whispercli_flag_abort(void * flag);
+struct whispercli_grammar;
+struct whispercli_grammar * whispercli_grammar_parse(const char * text);
+size_t whispercli_grammar_n_rules(struct whispercli_grammar * grammar);
+const whisper_grammar_element ** whispercli_grammar_rules(struct whispercli_grammar * grammar);
+int whispercli_grammar_rule_id(struct whispercli_grammar * grammar, const char * rule);
+void whispercli_grammar_free(struct whispercli_grammar * grammar);
 
 /* Python-defined callbacks (see _native.py) */
 extern "Python" void _whispercli_log(enum ggml_log_level, const char *, void *);
@@ -274,6 +281,43 @@ static const char * const WHISPERCLI_BUILD_INFO = "{build_info}";
    there would cost a GIL round-trip per node.  Python sets *flag instead. */
 static bool whispercli_flag_abort(void * flag) {{
     return __atomic_load_n((volatile int *) flag, __ATOMIC_RELAXED) != 0;
+}}
+
+/* GBNF grammars are parsed by whisper.cpp's own example parser, compiled into this
+   translation unit (setuptools refuses source paths outside the project, and
+   WHISPER_CPP_DIR may be anywhere), so --grammar accepts what whisper-cli accepts. */
+#include "grammar-parser.cpp"
+struct whispercli_grammar {{
+    grammar_parser::parse_state state;
+    std::vector<const whisper_grammar_element *> c_rules;
+}};
+
+static struct whispercli_grammar * whispercli_grammar_parse(const char * text) {{
+    auto * grammar = new whispercli_grammar;
+    grammar->state = grammar_parser::parse(text);
+    if (grammar->state.rules.empty()) {{
+        delete grammar;
+        return nullptr;
+    }}
+    grammar->c_rules = grammar->state.c_rules();
+    return grammar;
+}}
+
+static size_t whispercli_grammar_n_rules(struct whispercli_grammar * grammar) {{
+    return grammar->c_rules.size();
+}}
+
+static const whisper_grammar_element ** whispercli_grammar_rules(struct whispercli_grammar * grammar) {{
+    return grammar->c_rules.data();
+}}
+
+static int whispercli_grammar_rule_id(struct whispercli_grammar * grammar, const char * rule) {{
+    auto it = grammar->state.symbol_ids.find(rule);
+    return it == grammar->state.symbol_ids.end() ? -1 : (int) it->second;
+}}
+
+static void whispercli_grammar_free(struct whispercli_grammar * grammar) {{
+    delete grammar;
 }}
 """
 

@@ -1,0 +1,75 @@
+"""The command line as a user meets it: real subprocesses, real exit statuses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from whispercli.cli.exit_codes import ExitStatus
+
+
+def whispercli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "whispercli", *args], capture_output=True, text=True, **kwargs)
+
+
+def test_help_imports_neither_numpy_nor_the_native_module():
+    code = (
+        "import sys\n"
+        "from whispercli.cli.app import run\n"
+        "status = run(['--help'])\n"
+        "heavy = [m for m in ('numpy', 'whispercli._native', 'whispercli._whisper_cffi', 'soundfile', 'pydub')"
+        " if m in sys.modules]\n"
+        "print(status, heavy)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_version_names_both_versions_and_system_info():
+    proc = whispercli("--version")
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "whispercli 0.1.0"
+    assert lines[1].startswith("whisper.cpp 1.9.1")
+    assert lines[2].startswith("system_info: WHISPER : COREML = 0")
+
+
+def test_unknown_command_is_a_usage_error():
+    proc = whispercli("transcribbe")
+    assert proc.returncode == ExitStatus.USAGE
+    assert proc.stderr.strip() == "whispercli: error: No such command 'transcribbe'."
+    assert proc.stdout == ""
+
+
+def test_convert_model(tmp_path, ct2_models):
+    out = tmp_path / "ggml-tiny.en.bin"
+    proc = whispercli("convert-model", str(ct2_models["tiny.en"]), str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == (
+        f"{out}\t77704715 bytes\tsha1 c78c86eb1a8faa21b369bcd33207cc90d64ae9df\tmatches official tiny.en\n"
+    )
+
+
+def test_convert_model_parts(tmp_path, ct2_models):
+    out = tmp_path / "ggml-base.bin"
+    proc = whispercli("convert-model", str(ct2_models["base.part1"]), str(out),
+                      "--parts-from", str(ct2_models["base.part2"]))
+    assert proc.returncode == 0, proc.stderr
+    assert "sha1 465707469ff3a37a2b9b8d8f89f2f99de7299dac\tmatches official base" in proc.stdout
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_convert_model_bad_source(tmp_path, debug):
+    (tmp_path / "src").mkdir()
+    args = ["--debug"] if debug else []
+    proc = whispercli(*args, "convert-model", str(tmp_path / "src"), str(tmp_path / "out.bin"))
+    assert proc.returncode == (1 if debug else ExitStatus.MODEL)
+    assert not (tmp_path / "out.bin").exists()
+    if debug:
+        assert "Traceback" in proc.stderr
+    else:
+        assert len(proc.stderr.strip().splitlines()) == 1
+        assert proc.stderr.startswith("whispercli: error: ") and "src" in proc.stderr

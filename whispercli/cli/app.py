@@ -1,0 +1,125 @@
+"""The ``whispercli`` command: a Typer app over the library.
+
+``main()`` owns error handling: every deliberate :class:`WhisperCliError` becomes
+one line on stderr and a named exit status (``exit_codes.py``); anything else is
+a bug and shows a traceback only with ``--debug``.  Command modules import numpy
+and the native module inside their bodies so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from .._version import WHISPER_CPP_VERSION, __version__
+from . import convert_model
+from ._console import err
+from .exit_codes import ExitStatus, status_for
+
+app = typer.Typer(
+    name="whispercli",
+    help="whisper.cpp's whisper-cli, in Python: transcribe, translate, detect languages, benchmark, fetch models.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if not value:
+        return
+    lines = [f"whispercli {__version__}", f"whisper.cpp {WHISPER_CPP_VERSION}"]
+    try:
+        from .. import _native
+
+        lines[1] = f"whisper.cpp {_native.version()} ({_native.build_info()})"
+        lines.append(f"system_info: {_native.system_info().strip()}")
+    except ImportError as exc:
+        lines.append(f"native module: not available ({exc})")
+    typer.echo("\n".join(lines))
+    raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print whispercli's and whisper.cpp's versions and the build's system info."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True,
+                                help="Show whisper.cpp's log on stderr (-vv: debug lines too)."),
+) -> None:
+    if verbose:
+        logging.basicConfig(
+            level=logging.DEBUG if verbose > 1 else logging.INFO,
+            format="%(message)s",
+            stream=sys.stderr,
+        )
+
+
+app.command("convert-model")(convert_model.convert_model)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, map errors to exit statuses."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = os.environ.get("WHISPERCLI_DEBUG", "") not in ("", "0")
+    if "--debug" in args:
+        args.remove("--debug")
+        debug = True
+    sys.exit(run(args, debug=debug))
+
+
+def _click_exceptions():
+    try:  # typer >= 0.22 vendors click
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older typer on upstream click
+        from click import exceptions
+    return exceptions
+
+
+def run(args: list[str], *, debug: bool = False) -> int:
+    from ..errors import WhisperCliError
+
+    click = _click_exceptions()
+    try:
+        result = app(args=args, prog_name="whispercli", standalone_mode=False)
+        return int(result or 0)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except click.UsageError as exc:
+        if debug:
+            raise
+        hint = f" (try 'whispercli {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+        err(f"whispercli: error: {exc.format_message()}{hint}")
+        return ExitStatus.USAGE
+    except typer.Abort:
+        err("whispercli: interrupted")
+        return ExitStatus.INTERRUPTED
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        err("whispercli: interrupted")
+        return ExitStatus.INTERRUPTED
+    except WhisperCliError as exc:
+        if debug:
+            raise
+        err(f"whispercli: error: {exc}")
+        return status_for(exc)
+    except click.ClickException as exc:
+        if debug:
+            raise
+        err(f"whispercli: error: {exc.format_message()}")
+        return exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return ExitStatus.OK
+    except Exception as exc:  # a bug: one line, traceback with --debug
+        if debug:
+            raise
+        err(f"whispercli: internal error: {type(exc).__name__}: {exc} (run with --debug for a traceback)")
+        return ExitStatus.ERROR
