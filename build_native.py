@@ -223,10 +223,22 @@ def build_dir(src: Path, opts: list[str]) -> Path:
 
 
 def _cmake() -> str:
-    exe = shutil.which("cmake")
+    """A cmake that outlives this build: pip's isolated build env (where the PyPI
+    cmake lives) is deleted afterwards, and the build dir remembers its cmake."""
+    dirs = os.environ.get("PATH", "").split(os.pathsep)
+    stable = [d for d in dirs if "pip-build-env" not in d]
+    exe = shutil.which("cmake", path=os.pathsep.join(stable)) or shutil.which("cmake")
     if exe is None:
-        raise BuildError("cmake not found: pip install cmake, or apt-get install cmake")
+        raise BuildError("cmake not found: apt-get install cmake (or pip install cmake)")
     return exe
+
+
+def _configured_cmake(bdir: Path) -> str | None:
+    cache = bdir / "CMakeCache.txt"
+    if not cache.is_file():
+        return None
+    match = re.search(r"^CMAKE_COMMAND:INTERNAL=(.*)$", cache.read_text(errors="replace"), re.M)
+    return match.group(1).strip() if match else None
 
 
 def _run(cmd: list[str], what: str) -> None:
@@ -244,7 +256,9 @@ def cmake_build(targets: list[str]) -> tuple[Path, Path, list[str]]:
     bdir.mkdir(parents=True, exist_ok=True)
     stamp = bdir / ".whispercli-configured"
     stamp_text = "\n".join([str(src), *opts])
-    if not (bdir / "CMakeCache.txt").is_file() or not stamp.is_file() or stamp.read_text() != stamp_text:
+    configured = _configured_cmake(bdir)
+    if configured is None or not Path(configured).is_file() or not stamp.is_file() or stamp.read_text() != stamp_text:
+        # (Re)configuring keeps the object files: only changed flags recompile.
         _run([_cmake(), "-S", str(src), "-B", str(bdir), *opts], "CMake configure")
         stamp.write_text(stamp_text)
     jobs = os.environ.get("WHISPERCLI_JOBS") or str(os.cpu_count() or 2)
@@ -290,35 +304,49 @@ def load_cdef():
     return module
 
 
-def make_ffi():
-    """Build the native libraries and return the configured cffi FFI builder."""
+def build_libraries() -> tuple[Path, Path, list[str]]:
+    """Fetch the source if needed and build the static libraries (incremental)."""
+    return cmake_build(["whisper"])
+
+
+def link_args(bdir: Path) -> list[str]:
+    return ["-Wl,--start-group", *map(str, static_libraries(bdir)), "-Wl,--end-group", *system_link_args(bdir)]
+
+
+def make_ffi(extra_link_args: list[str] | None = None):
+    """The configured cffi FFI builder (no side effects: paths only).
+
+    setuptools calls this at every build stage, so the CMake build itself runs in
+    ``setup.py``'s build_ext (see :func:`build_libraries`), which also fills in the
+    link arguments from what CMake actually produced.
+    """
     from cffi import FFI
 
-    src, bdir, opts = cmake_build(["whisper"])
+    override = os.environ.get("WHISPER_CPP_DIR")
+    src = Path(override).expanduser().resolve() if override else PIN_DIR
+    opts = cmake_options()
+    version = source_version(src) if (src / "CMakeLists.txt").is_file() else load_pin()["version"]
     cdef = load_cdef()
     ffibuilder = FFI()
     ffibuilder.cdef(cdef.TYPES + cdef.FUNCTIONS)
-    build_info = f"whisper.cpp {source_version(src)}; cmake {' '.join(o for o in opts if o.startswith('-DGGML'))}"
+    build_info = f"whisper.cpp {version}; cmake {' '.join(o for o in opts if o.startswith('-DGGML'))}"
     customizations = cdef.CUSTOMIZATIONS.format(
         package_version=package_version(), build_info=build_info.replace('"', "'")
     )
-    libs = static_libraries(bdir)
     ffibuilder.set_source(
         MODULE_NAME,
         cdef.INCLUDES + cdef.signature_checks(ffibuilder) + customizations,
         source_extension=".cpp",
         include_dirs=[str(src / "include"), str(src / "ggml" / "include"), str(src / "examples")],
         extra_compile_args=["-std=c++17", "-O2"],
-        extra_link_args=[
-            "-Wl,--start-group", *map(str, libs), "-Wl,--end-group",
-            *system_link_args(bdir),
-        ],
+        extra_link_args=extra_link_args or [],
     )
     return ffibuilder
 
 
 def build_in_place() -> Path:
-    ffibuilder = make_ffi()
+    _src, bdir, _opts = build_libraries()
+    ffibuilder = make_ffi(link_args(bdir))
     tmpdir = ROOT / "build" / "cffi"
     tmpdir.mkdir(parents=True, exist_ok=True)
     so = ffibuilder.compile(tmpdir=str(tmpdir), verbose=False)

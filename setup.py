@@ -1,4 +1,23 @@
 # The native module is built by build_native.py (CMake + cffi); everything else is in pyproject.toml.
-from setuptools import setup
+import sys
+from pathlib import Path
 
-setup(cffi_modules=["build_native.py:make_ffi"])
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import build_native  # noqa: E402
+
+
+class BuildNativeFirst(build_ext):
+    """CMake-build libwhisper/ggml (incrementally) before cffi compiles and links the module."""
+
+    def run(self):
+        _src, bdir, _opts = build_native.build_libraries()
+        for ext in self.extensions:
+            if ext.name == build_native.MODULE_NAME:
+                ext.extra_link_args = build_native.link_args(bdir)
+        super().run()
+
+
+setup(cffi_modules=["build_native.py:make_ffi"], cmdclass={"build_ext": BuildNativeFirst})
