@@ -15,7 +15,7 @@ import sys
 import typer
 
 from .._version import WHISPER_CPP_VERSION, __version__
-from . import convert_model
+from . import convert_model, transcribe
 from ._console import err
 from .exit_codes import ExitStatus, status_for
 
@@ -59,7 +59,26 @@ def _root(
         )
 
 
+app.command("transcribe", no_args_is_help=True)(transcribe.transcribe)
+app.command(
+    "translate", no_args_is_help=True,
+    help="Transcribe and translate into English (transcribe --translate; same options).",
+)(transcribe.transcribe)
 app.command("convert-model")(convert_model.convert_model)
+
+
+def _expand_response_file(args: list[str]) -> list[str]:
+    """whisper-cli's ``@FILE``: when it is the only argument, read the arguments from it."""
+    if len(args) == 2 and args[0] in ("transcribe", "translate") and args[1].startswith("@"):
+        from ..errors import UsageError
+
+        path = args[1][1:]
+        try:
+            with open(path, encoding="utf-8") as fp:
+                return [args[0], *fp.read().splitlines()]
+        except OSError as exc:
+            raise UsageError(f"response file {path!r}: {exc.strerror}") from None
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -85,6 +104,7 @@ def run(args: list[str], *, debug: bool = False) -> int:
 
     click = _click_exceptions()
     try:
+        args = _expand_response_file(args)
         result = app(args=args, prog_name="whispercli", standalone_mode=False)
         return int(result or 0)
     except typer.Exit as exc:

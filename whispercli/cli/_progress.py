@@ -1,0 +1,114 @@
+"""Progress on stderr: a rich display on a terminal, whisper-cli's ``-pp`` lines, or nothing."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class NullProgress:
+    """No display (stderr is not a terminal, or -np)."""
+
+    live = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def start_file(self, name: str, audio_s: float) -> None:
+        pass
+
+    def update(self, percent: int) -> None:
+        pass
+
+    def finish_file(self, ok: bool) -> None:
+        pass
+
+    def summary(self, text: str) -> None:
+        pass
+
+
+class LinesProgress(NullProgress):
+    """whisper-cli's ``-pp``: a line every 5 %, exactly as it prints them."""
+
+    step = 5
+
+    def start_file(self, name: str, audio_s: float) -> None:
+        self._prev = 0
+
+    def update(self, percent: int) -> None:
+        if percent >= self._prev + self.step:
+            self._prev += self.step
+            sys.stderr.write(f"whisper_print_progress_callback: progress = {percent:3d}%\n")
+            sys.stderr.flush()
+
+
+class RichProgress(NullProgress):
+    """Per file: percent, elapsed, ETA, audio seconds per second; overall for many files."""
+
+    live = True
+
+    def __init__(self, n_files: int) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, \
+            TimeRemainingColumn
+
+        self.console = Console(stderr=True)
+        self._progress = Progress(
+            TextColumn("{task.description}", justify="left"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[speed]}"),
+            console=self.console,
+            transient=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._overall = None
+        self._n_files = n_files
+        self._task = None
+
+    def __enter__(self):
+        self._progress.__enter__()
+        if self._n_files > 1:
+            self._overall = self._progress.add_task(f"{self._n_files} files", total=self._n_files, speed="")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.__exit__(*exc)
+
+    def start_file(self, name: str, audio_s: float) -> None:
+        label = name if len(name) <= 32 else "…" + name[-31:]
+        self._audio_s = audio_s
+        self._t0 = time.perf_counter()
+        self._task = self._progress.add_task(label, total=100, speed="")
+
+    def update(self, percent: int) -> None:
+        elapsed = max(time.perf_counter() - self._t0, 1e-6)
+        speed = f"{self._audio_s * percent / 100 / elapsed:5.1f} audio-s/s" if percent else ""
+        self._progress.update(self._task, completed=percent, speed=speed)
+
+    def finish_file(self, ok: bool) -> None:
+        if self._task is not None:
+            elapsed = max(time.perf_counter() - self._t0, 1e-6)
+            self._progress.update(self._task, completed=100 if ok else None,
+                                  speed=f"{self._audio_s / elapsed:5.1f} audio-s/s" if ok else "failed")
+        if self._overall is not None:
+            self._progress.advance(self._overall)
+
+    def summary(self, text: str) -> None:
+        self.console.print(text, highlight=False)
+
+
+def make_progress(n_files: int, *, no_prints: bool, print_progress: bool, stdout_is_output: bool):
+    if print_progress:
+        # whisper-cli turns -pp off when the output goes to stdout.
+        return NullProgress() if stdout_is_output else LinesProgress()
+    if no_prints or not sys.stderr.isatty():
+        return NullProgress()
+    return RichProgress(n_files)

@@ -1,0 +1,115 @@
+"""Model names (whisper.cpp v1.9.1's ``download-ggml-model.sh``) and resolving ``-m``.
+
+SHA1s and sizes are the ones whisper.cpp publishes in ``models/README.md``; models
+without a published checksum have ``sha1=None`` (download verifies size only).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ModelNotFoundError
+from .cache import model_cache_dir, model_filename
+
+HF_BASE_URL = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main"
+TDRZ_BASE_URL = "https://huggingface.co/akashmjn/tinydiarize-whisper.cpp/resolve/main"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    sha1: str | None
+    approx_size_bytes: int | None  # from models/README.md where published
+
+    @property
+    def filename(self) -> str:
+        return model_filename(self.name)
+
+    @property
+    def english_only(self) -> bool:
+        return ".en" in self.name
+
+    def url(self, base_url: str | None = None) -> str:
+        if base_url is None:
+            base_url = TDRZ_BASE_URL if "tdrz" in self.name else HF_BASE_URL
+        return f"{base_url.rstrip('/')}/{self.filename}"
+
+
+_PUBLISHED = {  # name: (sha1, MiB) from whisper.cpp v1.9.1 models/README.md
+    "tiny": ("bd577a113a864445d4c299885e0cb97d4ba92b5f", 75),
+    "tiny.en": ("c78c86eb1a8faa21b369bcd33207cc90d64ae9df", 75),
+    "base": ("465707469ff3a37a2b9b8d8f89f2f99de7299dac", 142),
+    "base.en": ("137c40403d78fd54d454da0f9bd998f78703390c", 142),
+    "small": ("55356645c2b361a969dfd0ef2c5a50d530afd8d5", 466),
+    "small.en": ("db8a495a91d927739e50b3fc1cc4c6b8f6c2d022", 466),
+    "small.en-tdrz": ("b6c6e7e89af1a35c08e6de56b66ca6a02a2fdfa1", 465),
+    "medium": ("fd9727b6e1217c2f614f9b698455c4ffd82463b4", 1536),
+    "medium.en": ("8c30f0e44ce9560643ebd10bbe50cd20eafd3723", 1536),
+    "large-v1": ("b1caaf735c4cc1429223d5a74f0f4d0b9b59a299", 2970),
+    "large-v2": ("0f4c8e34f21cf1a914c59d8b3ce882345ad349d6", 2970),
+    "large-v2-q5_0": ("00e39f2196344e901b3a2bd5814807a769bd1630", 1126),
+    "large-v3": ("ad82bf6a9043ceed055076d0fd39f5f186ff8062", 2970),
+    "large-v3-q5_0": ("e6e2ed78495d403bef4b7cff42ef4aaadcfea8de", 1126),
+    "large-v3-turbo": ("4af2b29d7ec73d781377bfd1758ca957a807e941", 1536),
+    "large-v3-turbo-q5_0": ("e050f7970618a659205450ad97eb95a18d69c9ee", 547),
+}
+
+NAMES = (
+    "tiny", "tiny.en", "tiny-q5_1", "tiny.en-q5_1", "tiny-q8_0",
+    "base", "base.en", "base-q5_1", "base.en-q5_1", "base-q8_0",
+    "small", "small.en", "small.en-tdrz", "small-q5_1", "small.en-q5_1", "small-q8_0",
+    "medium", "medium.en", "medium-q5_0", "medium.en-q5_0", "medium-q8_0",
+    "large-v1", "large-v2", "large-v2-q5_0", "large-v2-q8_0", "large-v3", "large-v3-q5_0",
+    "large-v3-turbo", "large-v3-turbo-q5_0", "large-v3-turbo-q8_0",
+)
+
+MODELS: dict[str, ModelInfo] = {
+    name: ModelInfo(
+        name,
+        _PUBLISHED.get(name, (None, None))[0],
+        _PUBLISHED[name][1] * MiB if name in _PUBLISHED else None,
+    )
+    for name in NAMES
+}
+
+#: whisper-cli's default -m
+DEFAULT_MODEL_PATH = "models/ggml-base.en.bin"
+
+
+def looks_like_name(value: str) -> bool:
+    return os.sep not in value and "/" not in value and not value.endswith(".bin")
+
+
+def resolve_model(value: str | None) -> Path:
+    """A ``-m`` value -> an existing model file.
+
+    A path is taken as is; a bare name (``tiny.en``, or any ``ggml-NAME.bin`` placed
+    in the cache) is looked up in the model cache.  No value means whisper-cli's
+    default path, then the cached ``base.en``.
+    """
+    cache = model_cache_dir()
+    if value is None:
+        if Path(DEFAULT_MODEL_PATH).is_file():
+            return Path(DEFAULT_MODEL_PATH)
+        cached = cache / model_filename("base.en")
+        if cached.is_file():
+            return cached
+        raise ModelNotFoundError(
+            f"no model given and neither {DEFAULT_MODEL_PATH} nor {cached} exists; "
+            "pass -m PATH or run `whispercli download-model base.en`"
+        )
+    path = Path(value).expanduser()
+    if path.exists() or not looks_like_name(value):
+        if not path.exists():
+            raise ModelNotFoundError(f"model file not found: {value!r}")
+        return path
+    cached = cache / model_filename(value)
+    if cached.is_file():
+        return cached
+    hint = f"run `whispercli download-model {value}`" if value in MODELS else (
+        f"not a known model name either (see `whispercli download-model --list`)"
+    )
+    raise ModelNotFoundError(f"model {value!r} is not in the model cache ({cache}): {hint}")
