@@ -40,7 +40,8 @@ def test_version_names_both_versions_and_system_info():
 def test_unknown_command_is_a_usage_error():
     proc = whispercli("transcribbe")
     assert proc.returncode == ExitStatus.USAGE
-    assert proc.stderr.strip() == "whispercli: error: No such command 'transcribbe'."
+    assert proc.stderr.strip().startswith("whispercli: error: No such command 'transcribbe'. Did you mean 'transcribe'")
+    assert len(proc.stderr.strip().splitlines()) == 1
     assert proc.stdout == ""
 
 
