@@ -13,6 +13,7 @@ import os
 import queue
 import threading
 import time
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -181,3 +182,64 @@ def detect_language(model, audio, *, offset_ms: int = 0, n_threads: int | None =
     guesses = [LanguageGuess(code, name, float(prob)) for (code, name), prob in zip(names, probs)]
     guesses.sort(key=lambda g: g.probability, reverse=True)
     return guesses
+
+
+def transcribe_parallel(model, audio, params: FullParams, n_processors: int, *,
+                        on_segment: Callable[[Segment], None] | None = None,
+                        on_progress: Callable[[int], None] | None = None) -> Transcript:
+    """whisper-cli's ``-p N``: ``whisper_full_parallel``'s split, on our own states.
+
+    The audio after ``offset_ms`` is cut into N equal chunks decoded at once; the
+    later chunks' segment times are shifted back into place and made not to
+    overlap, exactly as libwhisper does.  Progress comes from the first chunk
+    (as in whisper-cli).  Quality may drop at the cut points.
+    """
+    samples = as_samples(audio)
+    if n_processors <= 1:
+        return transcribe(model, samples, params, on_segment=on_segment, on_progress=on_progress)
+    offset_samples = SAMPLE_RATE * params.offset_ms // 1000
+    per_chunk = (len(samples) - offset_samples) // n_processors
+    if per_chunk <= 0:
+        raise UsageError(f"{n_processors} processors leave no audio per chunk")
+    results: list = [None] * n_processors
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        start = offset_samples + i * per_chunk
+        end = len(samples) if i == n_processors - 1 else start + per_chunk
+        try:
+            results[i] = transcribe(model, samples[start:end], params.with_options(offset_ms=0))
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(1, n_processors)]
+    for w in workers:
+        w.start()
+    try:
+        first = transcribe(model, samples[: offset_samples + per_chunk], params, on_progress=on_progress)
+    finally:
+        for w in workers:
+            w.join()
+    if errors:
+        raise errors[0]
+    segments = list(first.segments)
+    offset_ticks = int(params.offset_ms / 10.0)
+    for i in range(1, n_processors):
+        shift_ticks = 100 * (i * per_chunk) // SAMPLE_RATE + offset_ticks
+        for seg in results[i].segments:
+            t0 = seg.start_ms // 10 + shift_ticks
+            t1 = seg.end_ms // 10 + shift_ticks
+            if segments:
+                t0 = max(t0, segments[-1].end_ms // 10)
+            segments.append(replace(seg, index=len(segments), start_ms=t0 * 10, end_ms=t1 * 10))
+    if on_segment is not None:
+        for seg in segments:
+            on_segment(seg)
+    return replace(
+        first,
+        segments=tuple(segments),
+        duration_ms=len(samples) * 1000 // SAMPLE_RATE,
+        timings=Timings(total_ms=sum(r.timings.total_ms for r in (first, *results[1:])) / n_processors,
+                        samples=len(samples)),
+        aborted=any(r.aborted for r in (first, *results[1:])),
+    )

@@ -380,11 +380,21 @@ def _one_input(model, model_path, name, of_value, params, formats, o, progress) 
         sys.stdout.buffer.write(line)
         sys.stdout.buffer.flush()
 
-    transcript = model.transcribe(
-        samples, params,
-        on_segment=on_segment if live_enabled else None,
-        on_progress=progress.update,
-    )
+    if o["processors"] > 1:
+        from ..transcribe import transcribe_parallel
+
+        err(f"whispercli: warning: -p {o['processors']}: the audio is split into chunks; "
+            "quality may drop at the split points")
+        transcript = transcribe_parallel(
+            model, samples, params.with_options(n_threads=o["threads"]), o["processors"],
+            on_segment=on_segment if live_enabled else None, on_progress=progress.update,
+        )
+    else:
+        transcript = model.transcribe(
+            samples, params,
+            on_segment=on_segment if live_enabled else None,
+            on_progress=progress.update,
+        )
     progress.finish_file(True)
     if o["detect_language"]:
         err(f"whispercli: {name}: detected language: {transcript.language}")

@@ -1,0 +1,321 @@
+"""`whispercli transcribe` end to end: real subprocesses, real model, real (and hostile) audio."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import JFK_WORDS, wer, words
+from whispercli.cli.exit_codes import ExitStatus
+
+SENTENCE = "Please call Stella and ask her to bring these things with her from the store."
+
+
+@pytest.fixture(scope="module")
+def cli(models_dir, tiny_en_path):
+    env = dict(os.environ, WHISPERCLI_MODELS_DIR=str(models_dir))
+
+    def run(*args, input: bytes | None = None, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "whispercli", *map(str, args)], input=input,
+                              capture_output=True, cwd=cwd, env=env, timeout=timeout)
+
+    return run
+
+
+def one_line(stderr: bytes) -> str:
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return lines[0]
+
+
+# --------------------------------------------------------------------------- everyday use
+
+
+def test_one_off_prints_segments_and_nothing_else(cli, jfk_wav):
+    proc = cli("transcribe", "-m", "tiny.en", jfk_wav)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""  # not a terminal: no progress, no summary
+    out = proc.stdout.decode()
+    assert out.startswith("\n[00:00:00.000 --> ")
+    lines = out.strip("\n").splitlines()
+    assert all(line.startswith("[") and "]  " in line for line in lines)
+    assert words(" ".join(line.split("]  ", 1)[1] for line in lines)) == JFK_WORDS
+
+
+def test_translate_command_on_english_only_model_warns(cli, jfk_wav):
+    proc = cli("translate", "-m", "tiny.en", "-nt", jfk_wav)
+    assert proc.returncode == 0
+    assert "model is not multilingual" in one_line(proc.stderr)
+    assert words(proc.stdout.decode()) == JFK_WORDS
+
+
+def test_output_files_named_like_whisper_cli(cli, jfk_wav, tmp_path):
+    audio = tmp_path / "jfk.wav"
+    shutil.copy(jfk_wav, audio)
+    proc = cli("transcribe", "-m", "tiny.en", "-otxt", "-osrt", "-oj", audio)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jfk.wav", "jfk.wav.json", "jfk.wav.srt", "jfk.wav.txt"]
+    assert words((tmp_path / "jfk.wav.txt").read_text()) == JFK_WORDS
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = cli("transcribe", "-m", "tiny.en", "-F", "vtt,lrc", "-x", "--output-dir", out_dir, audio)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out_dir.iterdir()) == ["jfk.lrc", "jfk.vtt"]
+
+
+def test_single_format_to_stdout(cli, jfk_wav):
+    proc = cli("transcribe", "-m", "tiny.en", "-osrt", "-of", "-", jfk_wav)
+    assert proc.returncode == 0
+    assert proc.stdout.decode().startswith("1\n00:00:00,000 --> ")
+    assert proc.stderr == b""
+    proc = cli("transcribe", "-m", "tiny.en", "-osrt", "-otxt", "-o", "-", jfk_wav)
+    assert proc.returncode == 0
+    assert proc.stdout.decode().startswith("1\n00:00:00,000 --> ")  # the first in whisper-cli's order
+    assert "only one format can go to stdout" in one_line(proc.stderr)
+
+
+def test_stdin_input_goes_to_stdout(cli, jfk_wav):
+    proc = cli("transcribe", "-m", "tiny.en", "-otxt", "-", input=jfk_wav.read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    assert words(proc.stdout.decode()) == JFK_WORDS
+
+
+def test_response_file(cli, jfk_wav, tmp_path):
+    rsp = tmp_path / "args.txt"
+    rsp.write_text(f"-m\ntiny.en\n-nt\n{jfk_wav}\n")
+    proc = cli("transcribe", f"@{rsp}")
+    assert proc.returncode == 0, proc.stderr
+    assert words(proc.stdout.decode()) == JFK_WORDS
+
+
+# --------------------------------------------------------------------------- any format
+
+
+FORMATS = {
+    # name: ffmpeg output arguments
+    "speech.flac": [],
+    "speech.ogg": ["-c:a", "libvorbis"],
+    "speech.mp3": [],
+    "speech.aiff": [],
+    "speech-s24.wav": ["-c:a", "pcm_s24le"],
+    "speech-s32.wav": ["-c:a", "pcm_s32le"],
+    "speech-f32.wav": ["-c:a", "pcm_f32le"],
+    "speech-u8.wav": ["-c:a", "pcm_u8"],
+    "speech-44k-stereo.wav": ["-ar", "44100", "-ac", "2"],
+    "speech.m4a": ["-c:a", "aac"],
+    "speech.opus": ["-c:a", "libopus"],
+    "speech.webm": ["-c:a", "libopus"],
+    "speech-video.mp4": ["-f", "lavfi", "-i", "color=c=black:s=64x64:r=5", "-shortest", "-c:v", "libx264",
+                         "-c:a", "aac"],
+    "speech-video.mkv": ["-f", "lavfi", "-i", "color=c=black:s=64x64:r=5", "-shortest", "-c:a", "libvorbis"],
+}
+
+
+@pytest.fixture(scope="module")
+def formats_dir(speak, tmp_path_factory):
+    src = speak(SENTENCE)
+    d = tmp_path_factory.mktemp("formats")
+    for name, extra in FORMATS.items():
+        # lavfi video inputs come after the audio input; everything else is output options
+        if "-f" in extra:
+            cmd = ["ffmpeg", "-v", "error", "-i", str(src), *extra, str(d / name)]
+        else:
+            cmd = ["ffmpeg", "-v", "error", "-i", str(src), *extra, str(d / name)]
+        subprocess.run(cmd, check=True)
+    return d
+
+
+def test_every_format_in_one_run(cli, formats_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = cli("transcribe", "-m", "tiny.en", "-otxt", "-x", "--output-dir", out, formats_dir)
+    assert proc.returncode == 0, proc.stderr
+    for name in FORMATS:
+        text = (out / (Path(name).stem + ".txt")).read_text()
+        assert wer(SENTENCE, text) <= 0.25, (name, text)
+
+
+def test_ffmpeg_format_from_stdin(cli, formats_dir):
+    proc = cli("transcribe", "-m", "tiny.en", "-nt", "-", "-of", "x", input=(formats_dir / "speech.m4a").read_bytes())
+    assert proc.returncode == 0, proc.stderr
+    assert wer(SENTENCE, proc.stdout.decode()) <= 0.25
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+@pytest.fixture(scope="module")
+def hostile(speak, tmp_path_factory):
+    d = tmp_path_factory.mktemp("hostile")
+    speech = speak(SENTENCE)
+    data = speech.read_bytes()
+    (d / "empty.wav").write_bytes(b"")
+    (d / "text.wav").write_text("this is a text file, not audio\n")
+    (d / "truncated.wav").write_bytes(data[:30])
+    (d / "corrupt-header.wav").write_bytes(b"RIFX" + b"\xff" * 40 + data[44:])
+    sf.write(d / "short.wav", np.zeros(800, dtype=np.int16), 16000)  # 0.05 s
+    sf.write(d / "silence.wav", np.zeros(160000, dtype=np.int16), 16000)
+    rng = np.random.default_rng(0)
+    sf.write(d / "noise.wav", (rng.standard_normal(160000) * 0.3).astype(np.float32), 16000, subtype="FLOAT")
+    speech_f, rate = sf.read(speech, dtype="float32")
+    poisoned = speech_f.copy()
+    poisoned[1000:1100] = np.nan
+    poisoned[5000] = np.inf
+    sf.write(d / "nan-inf.wav", poisoned, rate, subtype="FLOAT")
+    header = bytearray(data[:44])
+    header[4:8] = struct.pack("<I", 0xFFFFFFF0)
+    header[40:44] = struct.pack("<I", 0xFFFFFF00)
+    (d / "claims-4GB.wav").write_bytes(bytes(header) + data[44:])
+    (d / "six-channel.wav").parent.mkdir(exist_ok=True)
+    sf.write(d / "six-channel.wav", np.tile(speech_f[:, None], (1, 6)), rate)
+    shutil.copy(speech, d / "ünï cødé — name with spaces.wav")
+    (d / "x.wav").mkdir()
+    return d
+
+
+@pytest.mark.parametrize(
+    "name, status, message",
+    [
+        ("empty.wav", ExitStatus.AUDIO, "is empty"),
+        ("text.wav", ExitStatus.AUDIO, "cannot decode audio"),
+        ("truncated.wav", ExitStatus.AUDIO, "cannot decode audio"),
+        ("corrupt-header.wav", ExitStatus.AUDIO, "cannot decode audio"),
+        ("x.wav", ExitStatus.AUDIO, "no audio files in directory"),
+        ("missing.wav", ExitStatus.AUDIO, "input file not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_a_status(cli, hostile, tmp_path, name, status, message):
+    proc = cli("transcribe", "-m", "tiny.en", "-otxt", "--output-dir", tmp_path, hostile / name)
+    assert proc.returncode == status
+    assert message in one_line(proc.stderr)
+    assert list(tmp_path.iterdir()) == []
+    assert proc.stdout == b""
+
+
+@pytest.mark.parametrize(
+    "name, expect_words",
+    [
+        ("short.wav", False),
+        ("silence.wav", False),
+        ("noise.wav", False),
+        ("nan-inf.wav", True),
+        ("claims-4GB.wav", True),
+        ("six-channel.wav", True),
+        ("ünï cødé — name with spaces.wav", True),
+    ],
+)
+def test_odd_but_valid_input_is_transcribed(cli, hostile, tmp_path, name, expect_words):
+    proc = cli("transcribe", "-m", "tiny.en", "-otxt", "--output-dir", tmp_path, hostile / name)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / (name + ".txt")
+    assert out.is_file()
+    if expect_words:
+        assert wer(SENTENCE, out.read_text()) <= 0.25
+
+
+def test_one_bad_file_does_not_lose_the_others(cli, hostile, jfk_wav, tmp_path):
+    proc = cli("transcribe", "-m", "tiny.en", "-otxt", "--output-dir", tmp_path,
+               jfk_wav, hostile / "text.wav", hostile / "ünï cødé — name with spaces.wav")
+    assert proc.returncode == ExitStatus.PARTIAL
+    assert "text.wav" in one_line(proc.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jfk.wav.txt", "ünï cødé — name with spaces.wav.txt"]
+
+
+def test_unwritable_output_directory(cli, jfk_wav, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user that ignores permissions")
+        proc = cli("transcribe", "-m", "tiny.en", "-otxt", "--output-dir", locked, jfk_wav)
+    finally:
+        locked.chmod(0o700)
+    assert proc.returncode == ExitStatus.OUTPUT
+    assert "not writable" in one_line(proc.stderr)
+
+
+def test_missing_output_directory(cli, jfk_wav, tmp_path):
+    proc = cli("transcribe", "-m", "tiny.en", "-otxt", "-of", tmp_path / "nope" / "out", jfk_wav)
+    assert proc.returncode == ExitStatus.OUTPUT
+    assert "does not exist" in one_line(proc.stderr)
+
+
+# --------------------------------------------------------------------------- usage and model errors
+
+
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (["--bogus-option"], ExitStatus.USAGE, "No such option"),
+        (["-t", "many"], ExitStatus.USAGE, "'many' is not a valid integer"),
+        (["-l", "klingon"], ExitStatus.USAGE, "unknown language 'klingon'"),
+        (["-di", "-tdrz"], ExitStatus.USAGE, "cannot use both --diarize and --tinydiarize"),
+        (["-dtw", "huge"], ExitStatus.USAGE, "unknown DTW preset 'huge'"),
+        (["-F", "docx"], ExitStatus.USAGE, "unknown output format 'docx'"),
+        (["--vad"], ExitStatus.USAGE, "--vad needs a VAD model"),
+        (["-m", "nonexistent-model"], ExitStatus.MODEL, "whispercli download-model"),
+        (["-m", "tiny.en", "--grammar", "root ::= (", "--grammar-rule", "root"], ExitStatus.USAGE,
+         "failed to parse grammar"),
+    ],
+)
+def test_usage_errors(cli, jfk_wav, args, status, message):
+    full = ["transcribe", *args, jfk_wav]
+    if "-m" not in args:
+        full[1:1] = ["-m", "tiny.en"]
+    proc = cli(*full)
+    assert proc.returncode == status, proc.stderr
+    assert message in one_line(proc.stderr)
+    assert proc.stdout == b""
+
+
+def test_corrupt_model(cli, jfk_wav, tmp_path):
+    bad = tmp_path / "ggml-bad.bin"
+    bad.write_bytes(b"lmgg" + b"\0" * 100)
+    proc = cli("transcribe", "-m", bad, jfk_wav)
+    assert proc.returncode == ExitStatus.MODEL
+    assert "cannot load model" in one_line(proc.stderr)
+
+
+def test_no_inputs(cli):
+    proc = cli("transcribe", "-m", "tiny.en", "-otxt")
+    assert proc.returncode == ExitStatus.USAGE
+    assert "no input files" in one_line(proc.stderr)
+
+
+# --------------------------------------------------------------------------- interruption
+
+
+def test_ctrl_c_keeps_finished_files_and_exits_130(models_dir, jfk_wav, speak, tmp_path):
+    long_text = " ".join(f"Sentence {n} of a long recording that we are going to interrupt." for n in range(40))
+    long_audio = speak(long_text)
+    env = dict(os.environ, WHISPERCLI_MODELS_DIR=str(models_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "whispercli", "transcribe", "-m", "tiny.en", "-otxt", "-x", "--output-dir",
+         str(tmp_path), str(jfk_wav), str(long_audio)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    deadline = time.time() + 120
+    while not (tmp_path / "jfk.txt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "jfk.txt").exists()
+    time.sleep(0.5)
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert time.perf_counter() - sent < 2.0
+    assert proc.returncode == ExitStatus.INTERRUPTED
+    assert "interrupted" in one_line(stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["jfk.txt"]  # no partial or temp file
