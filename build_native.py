@@ -351,6 +351,8 @@ def build_in_place() -> Path:
     tmpdir.mkdir(parents=True, exist_ok=True)
     so = ffibuilder.compile(tmpdir=str(tmpdir), verbose=False)
     target = ROOT / "whispercli" / Path(so).name
+    for stale in (ROOT / "whispercli").glob("_whisper_cffi*.so"):
+        stale.unlink()  # e.g. pip's abi3 build, which would shadow or be shadowed by this one
     shutil.copyfile(so, target)
     _log(f"built {target}")
     return target

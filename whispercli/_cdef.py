@@ -261,6 +261,7 @@ static const char * const WHISPERCLI_BUILD_INFO;
 bool whispercli_flag_abort(void * flag);
 struct whispercli_grammar;
 struct whispercli_grammar * whispercli_grammar_parse(const char * text);
+const char * whispercli_grammar_last_error(void);
 size_t whispercli_grammar_n_rules(struct whispercli_grammar * grammar);
 const whisper_grammar_element ** whispercli_grammar_rules(struct whispercli_grammar * grammar);
 int whispercli_grammar_rule_id(struct whispercli_grammar * grammar, const char * rule);
@@ -286,13 +287,37 @@ static bool whispercli_flag_abort(void * flag) {{
 /* GBNF grammars are parsed by whisper.cpp's own example parser, compiled into this
    translation unit (setuptools refuses source paths outside the project, and
    WHISPER_CPP_DIR may be anywhere), so --grammar accepts what whisper-cli accepts. */
+#include <cstdarg>
+#include <cstdio>
+#include <string>
+/* The parser reports errors with fprintf(stderr, ...); keep the text for our one-line error instead. */
+static thread_local std::string whispercli_grammar_error_text;
+static int whispercli_grammar_fprintf(FILE * stream, const char * fmt, ...) {{
+    char buf[512];
+    va_list args;
+    va_start(args, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, args);
+    va_end(args);
+    if (stream == stderr) {{
+        whispercli_grammar_error_text = buf;
+        return n;
+    }}
+    return fputs(buf, stream);
+}}
+#define fprintf whispercli_grammar_fprintf
 #include "grammar-parser.cpp"
+#undef fprintf
 struct whispercli_grammar {{
     grammar_parser::parse_state state;
     std::vector<const whisper_grammar_element *> c_rules;
 }};
 
+static const char * whispercli_grammar_last_error(void) {{
+    return whispercli_grammar_error_text.c_str();
+}}
+
 static struct whispercli_grammar * whispercli_grammar_parse(const char * text) {{
+    whispercli_grammar_error_text.clear();
     auto * grammar = new whispercli_grammar;
     grammar->state = grammar_parser::parse(text);
     if (grammar->state.rules.empty()) {{

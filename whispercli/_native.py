@@ -223,7 +223,10 @@ class Grammar:
     def __init__(self, text: str) -> None:
         handle = lib.whispercli_grammar_parse(text.encode())
         if handle == ffi.NULL:
-            raise UsageError("failed to parse grammar: " + (text if len(text) < 60 else text[:57] + "..."))
+            detail = ffi.string(lib.whispercli_grammar_last_error()).decode("utf-8", "replace").strip()
+            detail = detail.split("error parsing grammar: ", 1)[-1] or "no rules"
+            shown = text if len(text) < 40 else text[:37] + "..."
+            raise UsageError(f"failed to parse grammar {shown!r}: {detail}")
         self._handle = ffi.gc(handle, lib.whispercli_grammar_free)
 
     def rule_id(self, rule: str) -> int:

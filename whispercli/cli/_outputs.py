@@ -72,11 +72,17 @@ def _umask() -> int:
 
 
 def check_writable_dir(path: str) -> None:
+    """Fail before the work, not after it: probe the directory with a real temp file
+    (os.access says yes to root even where the filesystem says no)."""
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
         raise OutputError(f"output directory does not exist: {directory!r}")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise OutputError(f"output directory is not writable: {directory!r}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".whispercli-probe-", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"output directory is not writable: {directory!r} ({exc.strerror})") from None
+    os.close(fd)
+    _unlink_quietly(probe)
 
 
 def stdout_binary() -> BinaryIO:

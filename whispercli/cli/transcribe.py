@@ -336,7 +336,7 @@ def _one_input(model, model_path, name, of_value, params, formats, o, progress) 
     from ..audio import load_audio
     from ..diarize import estimate_speakers
     from ..writers import FORMATS, OutputContext
-    from ..writers.live import LiveOptions, segment_line
+    from ..writers.live import LiveOptions, LivePrinter
     from ._outputs import atomic_output, check_writable_dir, output_base
 
     is_stdin = name == "-"
@@ -367,14 +367,11 @@ def _one_input(model, model_path, name, of_value, params, formats, o, progress) 
         compat=o["compat"],
     )
     live_enabled = not to_stdout
-    first = [True]
+    printer = LivePrinter(live_opts)
 
     def on_segment(seg) -> None:
         speaker = estimate_speakers(stereo, [seg])[0] if stereo is not None else None
-        line = segment_line(seg, live_opts, speaker=speaker)
-        if first[0]:
-            line = b"\n" + line
-            first[0] = False
+        line = printer.segment(seg, speaker)
         if progress.live:
             progress.console.file.flush()
         sys.stdout.buffer.write(line)
