@@ -255,7 +255,22 @@ const char * whisper_full_get_token_text_from_state(struct whisper_context * ctx
         int i_segment, int i_token);
 whisper_token_data whisper_full_get_token_data_from_state(struct whisper_state * state, int i_segment, int i_token);
 
+/* benchmarking: a context with its default state, whisper-bench's calls */
+struct whisper_context * whisper_init_from_file_with_params(const char * path_model, struct whisper_context_params params);
+int whisper_set_mel(struct whisper_context * ctx, const float * data, int n_len, int n_mel);
+int whisper_encode(struct whisper_context * ctx, int offset, int n_threads);
+int whisper_decode(struct whisper_context * ctx, const whisper_token * tokens, int n_tokens, int n_past, int n_threads);
+int whisper_full(struct whisper_context * ctx, struct whisper_full_params params, const float * samples, int n_samples);
+int whisper_full_n_segments(struct whisper_context * ctx);
+const char * whisper_full_get_segment_text(struct whisper_context * ctx, int i_segment);
+void whisper_reset_timings(struct whisper_context * ctx);
+void whisper_print_timings(struct whisper_context * ctx);
+const char * whisper_bench_memcpy_str(int n_threads);
+const char * whisper_bench_ggml_mul_mat_str(int n_threads);
+
 /* shims from CUSTOMIZATIONS */
+int whispercli_get_timings(struct whisper_context * ctx, struct whisper_timings * out);
+int whispercli_quantize(const char * fname_inp, const char * fname_out, int ftype);
 static const char * const WHISPERCLI_PACKAGE_VERSION;
 static const char * const WHISPERCLI_BUILD_INFO;
 bool whispercli_flag_abort(void * flag);
@@ -289,6 +304,7 @@ static bool whispercli_flag_abort(void * flag) {{
    WHISPER_CPP_DIR may be anywhere), so --grammar accepts what whisper-cli accepts. */
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <string>
 /* The parser reports errors with fprintf(stderr, ...); keep the text for our one-line error instead. */
 static thread_local std::string whispercli_grammar_error_text;
@@ -307,6 +323,40 @@ static int whispercli_grammar_fprintf(FILE * stream, const char * fmt, ...) {{
 #define fprintf whispercli_grammar_fprintf
 #include "grammar-parser.cpp"
 #undef fprintf
+
+/* whisper-quantize's own code (examples/quantize + common-ggml), compiled in; its chatter
+   goes to the log callback instead of stdout/stderr, and its main() is renamed away. */
+static void _whispercli_log(enum ggml_log_level, const char *, void *);
+static int whispercli_quantize_vlog(const char * fmt, va_list args) {{
+    char buf[1024];
+    int n = vsnprintf(buf, sizeof buf, fmt, args);
+    bool error = strstr(buf, "error") != nullptr || strstr(buf, "failed") != nullptr || strstr(buf, "unknown") != nullptr;
+    _whispercli_log(error ? GGML_LOG_LEVEL_ERROR : GGML_LOG_LEVEL_INFO, buf, nullptr);
+    return n;
+}}
+static int whispercli_quantize_printf(const char * fmt, ...) {{
+    va_list args; va_start(args, fmt); int n = whispercli_quantize_vlog(fmt, args); va_end(args); return n;
+}}
+static int whispercli_quantize_fprintf(FILE *, const char * fmt, ...) {{
+    va_list args; va_start(args, fmt); int n = whispercli_quantize_vlog(fmt, args); va_end(args); return n;
+}}
+#define printf whispercli_quantize_printf
+#define fprintf whispercli_quantize_fprintf
+#define main whispercli_quantize_main_unused
+#include "common-ggml.cpp"
+#include "quantize/quantize.cpp"
+#undef main
+#undef fprintf
+#undef printf
+
+static int whispercli_quantize(const char * fname_inp, const char * fname_out, int ftype) {{
+    {{  /* ggml's f16 tables, as whisper-quantize's main() does */
+        struct ggml_init_params params = {{ 0, NULL, false }};
+        struct ggml_context * ctx = ggml_init(params);
+        ggml_free(ctx);
+    }}
+    return whisper_model_quantize(fname_inp, fname_out, (ggml_ftype) ftype) ? 0 : 1;
+}}
 struct whispercli_grammar {{
     grammar_parser::parse_state state;
     std::vector<const whisper_grammar_element *> c_rules;
@@ -314,6 +364,17 @@ struct whispercli_grammar {{
 
 static const char * whispercli_grammar_last_error(void) {{
     return whispercli_grammar_error_text.c_str();
+}}
+
+/* whisper_get_timings returns a new'd struct the caller cannot free from C: copy it out here. */
+static int whispercli_get_timings(struct whisper_context * ctx, struct whisper_timings * out) {{
+    whisper_timings * t = whisper_get_timings(ctx);
+    if (t == nullptr) {{
+        return -1;
+    }}
+    *out = *t;
+    delete t;
+    return 0;
 }}
 
 static struct whispercli_grammar * whispercli_grammar_parse(const char * text) {{

@@ -413,3 +413,89 @@ def detect_language(ctx, state, samples, offset_ms: int, n_threads: int) -> list
     if rc < 0:
         raise NativeError("whisper_lang_auto_detect_with_state", rc, _take_recent_errors())
     return list(probs)
+
+
+# --------------------------------------------------------------------------- benchmarking
+
+
+def init_context_with_state(path: str, cparams: ContextParams):
+    """A context with libwhisper's default state: what whisper-bench measures."""
+    c = lib.whisper_context_default_params()
+    c.use_gpu = cparams.use_gpu
+    c.flash_attn = cparams.flash_attn
+    c.gpu_device = cparams.gpu_device
+    _take_recent_errors()
+    ctx = lib.whisper_init_from_file_with_params(path.encode(), c)
+    if ctx == ffi.NULL:
+        raise ModelError(f"cannot load model {path!r}: {_take_recent_errors() or 'not a ggml Whisper model'}")
+    return ffi.gc(ctx, lib.whisper_free)
+
+
+def _check(rc: int, function: str) -> None:
+    if rc != 0:
+        raise NativeError(function, rc, _take_recent_errors())
+
+
+def timings(ctx) -> dict[str, float]:
+    """Per-run milliseconds of the context's default state (whisper_get_timings)."""
+    t = ffi.new("struct whisper_timings *")
+    if lib.whispercli_get_timings(ctx, t) != 0:
+        raise NativeError("whisper_get_timings", detail="the context has no state")
+    return {"sample_ms": t.sample_ms, "encode_ms": t.encode_ms, "decode_ms": t.decode_ms,
+            "batchd_ms": t.batchd_ms, "prompt_ms": t.prompt_ms}
+
+
+def reset_timings(ctx) -> None:
+    lib.whisper_reset_timings(ctx)
+
+
+def print_timings(ctx) -> None:
+    """whisper_print_timings: the block goes to the log (logger whispercli.whisper)."""
+    lib.whisper_print_timings(ctx)
+
+
+def bench_set_zero_mel(ctx) -> None:
+    _check(lib.whisper_set_mel(ctx, ffi.NULL, 0, lib.whisper_model_n_mels(ctx)), "whisper_set_mel")
+
+
+def bench_encode(ctx, n_threads: int) -> None:
+    _check(lib.whisper_encode(ctx, 0, n_threads), "whisper_encode")
+
+
+_ZERO_TOKENS = None
+
+
+def bench_decode(ctx, n_tokens: int, n_past: int, n_threads: int) -> None:
+    global _ZERO_TOKENS
+    if _ZERO_TOKENS is None:
+        _ZERO_TOKENS = ffi.new("whisper_token[]", 512)
+    _check(lib.whisper_decode(ctx, _ZERO_TOKENS, n_tokens, n_past, n_threads), "whisper_decode")
+
+
+def bench_full(ctx, params: FullParams, samples) -> list[str]:
+    """whisper_full on the context's default state (so timings() sees it); returns segment texts."""
+    call = FullCall(ctx, params)
+    buf = ffi.from_buffer("float[]", samples)
+    _take_recent_errors()
+    _check(lib.whisper_full(ctx, call.c, buf, len(samples)), "whisper_full")
+    return [ffi.string(lib.whisper_full_get_segment_text(ctx, i)).decode("utf-8", "replace")
+            for i in range(lib.whisper_full_n_segments(ctx))]
+
+
+def bench_memcpy_text(n_threads: int) -> str:
+    return ffi.string(lib.whisper_bench_memcpy_str(n_threads)).decode()
+
+
+def bench_mul_mat_text(n_threads: int) -> str:
+    return ffi.string(lib.whisper_bench_ggml_mul_mat_str(n_threads)).decode()
+
+
+# --------------------------------------------------------------------------- quantize
+
+
+def quantize(fname_inp: str, fname_out: str, ftype: int) -> None:
+    """whisper-quantize's algorithm, compiled in; raises NativeError with its log on failure."""
+    _take_recent_errors()
+    rc = lib.whispercli_quantize(fname_inp.encode(), fname_out.encode(), ftype)
+    if rc != 0:
+        raise NativeError("whisper_model_quantize", rc, _take_recent_errors())
