@@ -15,7 +15,7 @@ import sys
 import typer
 
 from .._version import WHISPER_CPP_VERSION, __version__
-from . import convert_model, transcribe
+from . import bench, convert_model, detect_lang, download_model, quantize, transcribe
 from ._console import err
 from .exit_codes import ExitStatus, status_for
 
@@ -64,7 +64,11 @@ app.command(
     "translate", no_args_is_help=True,
     help="Transcribe and translate into English (transcribe --translate; same options).",
 )(transcribe.transcribe)
+app.command("detect-lang")(detect_lang.detect_lang)
+app.command("bench")(bench.bench)
+app.command("download-model")(download_model.download_model)
 app.command("convert-model")(convert_model.convert_model)
+app.command("quantize")(quantize.quantize)
 
 
 def _expand_response_file(args: list[str]) -> list[str]:

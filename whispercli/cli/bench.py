@@ -1,0 +1,10 @@
+"""Placeholder: being written."""
+
+from __future__ import annotations
+
+import typer
+
+
+def bench() -> None:
+    """Not available yet."""
+    raise typer.Exit(1)
