@@ -266,6 +266,7 @@ class FullCall:
         self._on_progress = on_progress
         self._with_tokens = with_tokens
         self.error: BaseException | None = None
+        self.delivered = 0  # segments handed to on_new_segments so far
         self.abort_flag = ffi.new("int *", 0)
         self.c = self._build(params)
 
@@ -331,9 +332,14 @@ def _whispercli_new_segment(_ctx, state, n_new, user_data):
     if call.error is not None:
         return
     try:
+        # n_new is not trusted: with DTW, libwhisper 1.9.1 passes a segment index
+        # there and skips callbacks for later windows.  Deliver what is new instead;
+        # the caller flushes anything still undelivered when the call returns.
         n_segments = lib.whisper_full_n_segments_from_state(state)
-        segments = read_segments(call._ctx, state, n_segments - n_new, n_segments, call._with_tokens)
-        call._on_new_segments(segments)
+        if n_segments > call.delivered:
+            segments = read_segments(call._ctx, state, call.delivered, n_segments, call._with_tokens)
+            call.delivered = n_segments
+            call._on_new_segments(segments)
     except BaseException as exc:  # noqa: BLE001 - kept and re-raised by FullCall.run
         call._fail(exc)
 

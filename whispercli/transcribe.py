@@ -148,7 +148,11 @@ def transcribe(
         aborted = bool(call.abort_flag[0])
         if rc != 0 and not aborted:
             raise NativeError("whisper_full_with_state", rc, _native.last_error())
-        return _collect(ctx, state, p, samples, t0, with_tokens, aborted)
+        result = _collect(ctx, state, p, samples, t0, with_tokens, aborted)
+    if on_segment is not None:
+        for seg in result.segments[call.delivered:]:
+            on_segment(seg)
+    return result
 
 
 def _collect(ctx, state, p: FullParams, samples, t0: float, with_tokens: bool, aborted: bool) -> Transcript:

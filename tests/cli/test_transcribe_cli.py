@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from conftest import JFK_WORDS, wer, words
+from helpers import JFK_WORDS, wer, words
 from whispercli.cli.exit_codes import ExitStatus
 
 SENTENCE = "Please call Stella and ask her to bring these things with her from the store."

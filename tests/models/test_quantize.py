@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import JFK_WORDS, ROOT, sha1_of, words
+from helpers import JFK_WORDS, ROOT, sha1_of, words
 from whispercli.cli.exit_codes import ExitStatus
 
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import JFK_WORDS, wer, words
+from helpers import JFK_WORDS, wer, words
 from whispercli import AudioError, FullParams, ModelError, TranscriptionAborted, UsageError
 
 

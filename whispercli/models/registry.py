@@ -83,23 +83,24 @@ def looks_like_name(value: str) -> bool:
     return os.sep not in value and "/" not in value and not value.endswith(".bin")
 
 
-def resolve_model(value: str | None) -> Path:
+def resolve_model(value: str | None, default_name: str = "base.en") -> Path:
     """A ``-m`` value -> an existing model file.
 
     A path is taken as is; a bare name (``tiny.en``, or any ``ggml-NAME.bin`` placed
     in the cache) is looked up in the model cache.  No value means whisper-cli's
-    default path, then the cached ``base.en``.
+    default path ``models/ggml-<default_name>.bin``, then the cached ``default_name``.
     """
     cache = model_cache_dir()
     if value is None:
-        if Path(DEFAULT_MODEL_PATH).is_file():
-            return Path(DEFAULT_MODEL_PATH)
-        cached = cache / model_filename("base.en")
+        local = Path("models") / model_filename(default_name)
+        if local.is_file():
+            return local
+        cached = cache / model_filename(default_name)
         if cached.is_file():
             return cached
         raise ModelNotFoundError(
-            f"no model given and neither {DEFAULT_MODEL_PATH} nor {cached} exists; "
-            "pass -m PATH or run `whispercli download-model base.en`"
+            f"no model given and neither {local} nor {cached} exists; "
+            f"pass -m PATH or run `whispercli download-model {default_name}`"
         )
     path = Path(value).expanduser()
     if path.exists() or not looks_like_name(value):
