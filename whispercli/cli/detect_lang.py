@@ -27,7 +27,8 @@ def detect_lang(
     model: Optional[str] = typer.Option(None, "--model", "-m", show_default=False,
                                         help="A multilingual model: path or cached name (default: models/ggml-base.bin, "
                                              "then the cached base)."),
-    threads: int = typer.Option(min(4, os.cpu_count() or 1), "--threads", "-t", help="Compute threads."),
+    threads: int = typer.Option(min(4, os.cpu_count() or 1), "--threads", "-t", help="Compute threads.",
+                                 show_default="min(4, CPUs)"),
     offset_t: int = typer.Option(0, "--offset-t", "-ot", help="Start of the 30 s window, in ms."),
     top: int = typer.Option(1, "--top", "-n", min=1, help="Show the N most likely languages."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per input with all probabilities."),

@@ -137,11 +137,12 @@ def transcribe(
     model: Optional[str] = _opt(None, "--model", "-m", panel=P_HW, show_default=False,
                                 help="Model path or name in the model cache (default: models/ggml-base.en.bin, "
                                      "then the cached base.en)."),
-    threads: int = _opt(min(4, os.cpu_count() or 1), "--threads", "-t", panel=P_HW, help="Compute threads."),
+    threads: int = _opt(min(4, os.cpu_count() or 1), "--threads", "-t", panel=P_HW, help="Compute threads.",
+                   show_default="min(4, CPUs)"),
     processors: int = _opt(1, "--processors", "-p", panel=P_HW, help="Split the audio into N chunks processed in parallel."),
     no_gpu: bool = _opt(False, "--no-gpu", "-ng", panel=P_HW, help="Disable the GPU."),
     device: int = _opt(int(os.environ.get("WHISPER_ARG_DEVICE", "0") or 0), "--device", "-dev", panel=P_HW,
-                       help="GPU device index."),
+                       help="GPU device index.", show_default="0, or $WHISPER_ARG_DEVICE"),
     flash_attn: bool = _opt(True, "--flash-attn/--no-flash-attn", "-fa/-nfa", panel=P_HW, help="Flash attention."),
     ov_e_device: str = _opt("CPU", "--ov-e-device", "-oved", panel=P_HW, help="OpenVINO encoder device (no effect)."),
 ) -> None:
