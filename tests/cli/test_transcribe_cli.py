@@ -321,3 +321,32 @@ def test_ctrl_c_keeps_finished_files_and_exits_130(models_dir, jfk_wav, speak, t
     assert proc.returncode == ExitStatus.INTERRUPTED
     assert "interrupted" in one_line(stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["jfk.txt"]  # no partial or temp file
+
+
+# --------------------------------------------------------------------------- --jobs
+
+
+def test_jobs_give_the_same_files_as_sequential(cli, jfk_wav, speak, tmp_path):
+    inputs = [jfk_wav, speak(SENTENCE), speak("My name is John and I live in London."),
+              speak("The quick brown fox jumps over the lazy dog.")]
+    seq, par = tmp_path / "seq", tmp_path / "par"
+    seq.mkdir()
+    par.mkdir()
+    one = cli("transcribe", "-m", "tiny.en", "-t", "1", "-osrt", "-oj", "-x", "--output-dir", seq, *inputs)
+    two = cli("transcribe", "-m", "tiny.en", "-t", "2", "-j", "2", "-osrt", "-oj", "-x", "--output-dir", par, *inputs)
+    assert one.returncode == two.returncode == 0, two.stderr
+    names = sorted(p.name for p in seq.iterdir())
+    assert names == sorted(p.name for p in par.iterdir()) and len(names) == 8
+    for name in names:
+        assert (seq / name).read_bytes() == (par / name).read_bytes(), name
+    # stdout: each file's lines as one block, never interleaved
+    blocks = two.stdout.decode().split("\n\n")
+    assert len([b for b in blocks if b.strip()]) == 4
+    assert sorted(blocks[i].strip() for i in range(len(blocks)) if blocks[i].strip()) == \
+        sorted(b.strip() for b in one.stdout.decode().split("\n\n") if b.strip())
+
+
+def test_jobs_refuse_stdout_output(cli, jfk_wav):
+    proc = cli("transcribe", "-m", "tiny.en", "-j", "2", "-otxt", "-of", "-", jfk_wav)
+    assert proc.returncode == ExitStatus.USAGE
+    assert "--jobs cannot be combined" in one_line(proc.stderr)

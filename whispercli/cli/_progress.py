@@ -6,6 +6,21 @@ import sys
 import time
 
 
+class FileTask:
+    """One input's progress: what ``start_file`` returns; ``update`` it with percents."""
+
+    def __init__(self, owner, name: str, audio_s: float) -> None:
+        self.owner = owner
+        self.name = name
+        self.audio_s = audio_s
+        self.t0 = time.perf_counter()
+        self.prev = 0  # -pp: the last 5 % step printed
+        self.task_id = None
+
+    def update(self, percent: int) -> None:
+        self.owner._update(self, percent)
+
+
 class NullProgress:
     """No display (stderr is not a terminal, or -np)."""
 
@@ -17,13 +32,13 @@ class NullProgress:
     def __exit__(self, *exc) -> None:
         pass
 
-    def start_file(self, name: str, audio_s: float) -> None:
+    def start_file(self, name: str, audio_s: float) -> FileTask:
+        return FileTask(self, name, audio_s)
+
+    def _update(self, task: FileTask, percent: int) -> None:
         pass
 
-    def update(self, percent: int) -> None:
-        pass
-
-    def finish_file(self, ok: bool) -> None:
+    def finish_file(self, task: FileTask | None, ok: bool) -> None:
         pass
 
     def summary(self, text: str) -> None:
@@ -35,12 +50,9 @@ class LinesProgress(NullProgress):
 
     step = 5
 
-    def start_file(self, name: str, audio_s: float) -> None:
-        self._prev = 0
-
-    def update(self, percent: int) -> None:
-        if percent >= self._prev + self.step:
-            self._prev += self.step
+    def _update(self, task: FileTask, percent: int) -> None:
+        if percent >= task.prev + self.step:
+            task.prev += self.step
             sys.stderr.write(f"whisper_print_progress_callback: progress = {percent:3d}%\n")
             sys.stderr.flush()
 
@@ -71,7 +83,6 @@ class RichProgress(NullProgress):
         )
         self._overall = None
         self._n_files = n_files
-        self._task = None
 
     def __enter__(self):
         self._progress.__enter__()
@@ -82,22 +93,22 @@ class RichProgress(NullProgress):
     def __exit__(self, *exc) -> None:
         self._progress.__exit__(*exc)
 
-    def start_file(self, name: str, audio_s: float) -> None:
+    def start_file(self, name: str, audio_s: float) -> FileTask:
+        task = FileTask(self, name, audio_s)
         label = name if len(name) <= 32 else "…" + name[-31:]
-        self._audio_s = audio_s
-        self._t0 = time.perf_counter()
-        self._task = self._progress.add_task(label, total=100, speed="")
+        task.task_id = self._progress.add_task(label, total=100, speed="")
+        return task
 
-    def update(self, percent: int) -> None:
-        elapsed = max(time.perf_counter() - self._t0, 1e-6)
-        speed = f"{self._audio_s * percent / 100 / elapsed:5.1f} audio-s/s" if percent else ""
-        self._progress.update(self._task, completed=percent, speed=speed)
+    def _update(self, task: FileTask, percent: int) -> None:
+        elapsed = max(time.perf_counter() - task.t0, 1e-6)
+        speed = f"{task.audio_s * percent / 100 / elapsed:5.1f} audio-s/s" if percent else ""
+        self._progress.update(task.task_id, completed=percent, speed=speed)
 
-    def finish_file(self, ok: bool) -> None:
-        if self._task is not None:
-            elapsed = max(time.perf_counter() - self._t0, 1e-6)
-            self._progress.update(self._task, completed=100 if ok else None,
-                                  speed=f"{self._audio_s / elapsed:5.1f} audio-s/s" if ok else "failed")
+    def finish_file(self, task: FileTask | None, ok: bool) -> None:
+        if task is not None:
+            elapsed = max(time.perf_counter() - task.t0, 1e-6)
+            self._progress.update(task.task_id, completed=100 if ok else None,
+                                  speed=f"{task.audio_s / elapsed:5.1f} audio-s/s" if ok else "failed")
         if self._overall is not None:
             self._progress.advance(self._overall)
 

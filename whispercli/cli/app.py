@@ -112,6 +112,8 @@ def run(args: list[str], *, debug: bool = False) -> int:
         result = app(args=args, prog_name="whispercli", standalone_mode=False)
         return int(result or 0)
     except typer.Exit as exc:
+        if exc.exit_code == ExitStatus.INTERRUPTED:
+            err("whispercli: interrupted")  # typer turns Ctrl-C into a silent Exit(130)
         return exc.exit_code
     except click.UsageError as exc:
         if debug:

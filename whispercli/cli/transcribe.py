@@ -38,14 +38,6 @@ def _opt(default, *decls, panel: str, help: str, **kw):
     return typer.Option(default, *decls, help=help, rich_help_panel=panel, show_default=kw.pop("show_default", True), **kw)
 
 
-@dataclass
-class _Run:
-    """Per-invocation settings derived once from the options."""
-
-    formats: list[str]
-    stdout_output: bool
-
-
 def transcribe(
     ctx: typer.Context,
     inputs: Optional[List[str]] = typer.Argument(None, metavar="[FILE|DIR|GLOB|-]...",
@@ -140,6 +132,8 @@ def transcribe(
     threads: int = _opt(min(4, os.cpu_count() or 1), "--threads", "-t", panel=P_HW, help="Compute threads.",
                    show_default="min(4, CPUs)"),
     processors: int = _opt(1, "--processors", "-p", panel=P_HW, help="Split the audio into N chunks processed in parallel."),
+    jobs: int = _opt(1, "--jobs", "-j", panel=P_HW, min=1,
+                     help="Transcribe N inputs at once on the one loaded model (threads are split between them)."),
     no_gpu: bool = _opt(False, "--no-gpu", "-ng", panel=P_HW, help="Disable the GPU."),
     device: int = _opt(int(os.environ.get("WHISPER_ARG_DEVICE", "0") or 0), "--device", "-dev", panel=P_HW,
                        help="GPU device index.", show_default="0, or $WHISPER_ARG_DEVICE"),
@@ -288,50 +282,102 @@ def run(**o) -> ExitStatus:
     if o["detect_language"]:
         params = params.with_options(language="auto")
 
-    stdout_any = any(
-        (of_values[i] if i < len(of_values) else ("-" if item.is_stdin else None)) == "-"
+    jobs = [
+        _Job(item.name, of_values[i] if i < len(of_values) else None, item.error)
         for i, item in enumerate(items)
-    )
-    failures: list[tuple[str, WhisperCliError]] = []
-    done = 0
-    total_audio_s = 0.0
-    t_start = time.perf_counter()
-    progress = make_progress(len(items), no_prints=o["no_prints"], print_progress=o["print_progress"],
+    ]
+    stdout_any = any((job.of_value or ("-" if job.name == "-" else None)) == "-" for job in jobs)
+    if o["jobs"] > 1 and stdout_any:
+        raise UsageError("--jobs cannot be combined with output to stdout (-of - or stdin input)")
+    progress = make_progress(len(jobs), no_prints=o["no_prints"], print_progress=o["print_progress"],
                              stdout_is_output=stdout_any)
+    t_start = time.perf_counter()
     with model, progress:
-        for i, item in enumerate(items):
-            of_value = of_values[i] if i < len(of_values) else None
-            if item.error:
-                failures.append((item.name, AudioError(item.error)))
-                err(f"whispercli: error: {item.error}")
-                continue
-            try:
-                audio_s = _one_input(model, model_path, item.name, of_value, params, formats, o, progress)
-                total_audio_s += audio_s
-                done += 1
-            except TranscriptionAborted:
-                progress.finish_file(False)
-                raise
-            except (AudioError, OutputError) as exc:
-                progress.finish_file(False)
-                failures.append((item.name, exc))
-                err(f"whispercli: error: {exc}")
+        runner = _run_parallel if o["jobs"] > 1 else _run_sequential
+        results = runner(jobs, model, model_path, params, formats, o, progress)
     wall_s = time.perf_counter() - t_start
+
+    failures = [r for r in results if isinstance(r, WhisperCliError)]
+    done = [r for r in results if isinstance(r, float)]
+    total_audio_s = sum(done)
     if done and progress.live:
         rtf = wall_s / total_audio_s if total_audio_s else 0.0
         progress.summary(
-            f"{done} file{'s' if done != 1 else ''}, {total_audio_s:.1f} s of audio in {wall_s:.1f} s "
+            f"{len(done)} file{'s' if len(done) != 1 else ''}, {total_audio_s:.1f} s of audio in {wall_s:.1f} s "
             f"(real-time factor {rtf:.3f}, {total_audio_s / wall_s if wall_s else 0:.1f}x)"
             + (f"; {len(failures)} failed" if failures else "")
         )
     if not failures:
         return ExitStatus.OK
-    if done == 0 and len({status_for(exc) for _, exc in failures}) == 1:
-        return status_for(failures[0][1])
+    if not done and len({status_for(exc) for exc in failures}) == 1:
+        return status_for(failures[0])
     return ExitStatus.PARTIAL
 
 
-def _one_input(model, model_path, name, of_value, params, formats, o, progress) -> float:
+@dataclass(frozen=True)
+class _Job:
+    name: str
+    of_value: str | None
+    error: str | None
+
+
+def _run_sequential(jobs, model, model_path, params, formats, o, progress) -> list:
+    """Inputs one after another; each result is audio seconds, None (skipped) or the error."""
+    results: list = []
+    for job in jobs:
+        results.append(_guarded(job, model, model_path, params, formats, o, progress, live=True, abort=None))
+    return results
+
+
+def _run_parallel(jobs, model, model_path, params, formats, o, progress) -> list:
+    """``--jobs N``: N inputs at once on the one model, each with its own whisper_state.
+
+    The threads are split between the jobs.  Each file's live lines are printed as
+    one block when it finishes, so files never interleave on stdout.  Ctrl-C sets a
+    flag every running transcription polls, then exits 130 like the sequential path.
+    """
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    n_jobs = min(o["jobs"], len(jobs))
+    job_params = params.with_options(n_threads=max(1, o["threads"] // n_jobs))
+    stop = threading.Event()
+    results: list = [None] * len(jobs)
+    with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="whispercli-job") as pool:
+        futures = {
+            pool.submit(_guarded, job, model, model_path, job_params, formats, o, progress,
+                        live=False, abort=stop.is_set): i
+            for i, job in enumerate(jobs)
+        }
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    results[futures[future]] = future.result()
+        except BaseException:
+            stop.set()
+            for future in pending:
+                future.cancel()
+            wait(pending)
+            raise
+    return results
+
+
+def _guarded(job, model, model_path, params, formats, o, progress, *, live: bool, abort):
+    """One input; a failure of this input is returned (and reported), not raised."""
+    if job.error:
+        err(f"whispercli: error: {job.error}")
+        return AudioError(job.error)
+    try:
+        return _one_input(model, model_path, job.name, job.of_value, params, formats, o, progress,
+                          live=live, abort=abort)
+    except (AudioError, OutputError) as exc:
+        err(f"whispercli: error: {exc}")
+        return exc
+
+
+def _one_input(model, model_path, name, of_value, params, formats, o, progress, *, live: bool, abort) -> float | None:
     import numpy as np
 
     from ..audio import load_audio
@@ -349,7 +395,7 @@ def _one_input(model, model_path, name, of_value, params, formats, o, progress) 
         targets = [base + FORMATS[f].extension for f in formats]
         if o["skip_existing"] and targets and all(os.path.exists(t) for t in targets):
             err(f"whispercli: skipping {name!r}: outputs exist")
-            return 0.0
+            return None
         for target in targets:
             check_writable_dir(target)
 
@@ -360,40 +406,51 @@ def _one_input(model, model_path, name, of_value, params, formats, o, progress) 
     else:
         samples = load_audio(name)
     audio_s = len(samples) / 16000.0
-    progress.start_file(name, audio_s)
+    task = progress.start_file(name, audio_s)
 
-    live_opts = LiveOptions(
+    printer = LivePrinter(LiveOptions(
         no_timestamps=o["no_timestamps"], diarize=o["diarize"], print_colors=o["print_colors"],
         print_confidence=o["print_confidence"], print_special=o["print_special"], tinydiarize=o["tinydiarize"],
         compat=o["compat"],
-    )
-    live_enabled = not to_stdout
-    printer = LivePrinter(live_opts)
+    ))
+    held: list[bytes] = []  # --jobs: this file's lines, printed as one block at the end
 
     def on_segment(seg) -> None:
         speaker = estimate_speakers(stereo, [seg])[0] if stereo is not None else None
         line = printer.segment(seg, speaker)
+        if not live:
+            held.append(line)
+            return
         if progress.live:
             progress.console.file.flush()
         sys.stdout.buffer.write(line)
         sys.stdout.buffer.flush()
 
-    if o["processors"] > 1:
-        from ..transcribe import transcribe_parallel
+    try:
+        if o["processors"] > 1:
+            from ..transcribe import transcribe_parallel
 
-        err(f"whispercli: warning: -p {o['processors']}: the audio is split into chunks; "
-            "quality may drop at the split points")
-        transcript = transcribe_parallel(
-            model, samples, params.with_options(n_threads=o["threads"]), o["processors"],
-            on_segment=on_segment if live_enabled else None, on_progress=progress.update,
-        )
-    else:
-        transcript = model.transcribe(
-            samples, params,
-            on_segment=on_segment if live_enabled else None,
-            on_progress=progress.update,
-        )
-    progress.finish_file(True)
+            err(f"whispercli: warning: -p {o['processors']}: the audio is split into chunks; "
+                "quality may drop at the split points")
+            transcript = transcribe_parallel(
+                model, samples, params, o["processors"],
+                on_segment=None if to_stdout else on_segment, on_progress=task.update,
+            )
+        else:
+            transcript = model.transcribe(
+                samples, params, on_segment=None if to_stdout else on_segment, on_progress=task.update,
+                abort=abort,
+            )
+    except BaseException:
+        progress.finish_file(task, False)
+        raise
+    if transcript.aborted:
+        progress.finish_file(task, False)
+        raise TranscriptionAborted("interrupted", transcript)
+    progress.finish_file(task, True)
+    if held:
+        sys.stdout.buffer.write(b"".join(held))
+        sys.stdout.buffer.flush()
     if o["detect_language"]:
         err(f"whispercli: {name}: detected language: {transcript.language}")
 
