@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import sha1_of
+from helpers import sha1_of
 from whispercli.cli.exit_codes import ExitStatus
 from whispercli.errors import DownloadError, UsageError
 from whispercli.models import download as dl
