@@ -18,6 +18,11 @@ class BuildNativeFirst(build_ext):
             if ext.name == build_native.MODULE_NAME:
                 ext.extra_link_args = build_native.link_args(bdir)
         super().run()
+        if self.inplace:  # editable install: a module left by `python build_native.py` would shadow this one
+            built = Path(self.get_ext_fullpath(build_native.MODULE_NAME)).resolve()
+            for other in built.parent.glob("_whisper_cffi*.so"):
+                if other.resolve() != built:
+                    other.unlink()
 
 
 setup(cffi_modules=["build_native.py:make_ffi"], cmdclass={"build_ext": BuildNativeFirst})
