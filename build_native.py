@@ -25,6 +25,7 @@ WHISPERCLI_VULKAN=1        GGML_VULKAN=ON (needs the Vulkan SDK)
 WHISPERCLI_CMAKE_ARGS      extra CMake arguments, shell-split
 WHISPERCLI_BUILD_DIR       where the CMake build lives (default: build/native-<key>)
 WHISPERCLI_JOBS            parallel build jobs (default: number of CPUs)
+WHISPERCLI_PATCHES=0       build libwhisper without our patches/ (default: applied)
 =========================  ==========================================================
 """
 
@@ -52,6 +53,7 @@ MARKER = ".populated"
 KEEP_IN_PIN_DIR = {"pin.json", "README.md"}
 REQUIRED_FILES = ("include/whisper.h", "src/whisper.cpp", "ggml/include/ggml.h", "CMakeLists.txt")
 MODULE_NAME = "whispercli._whisper_cffi"
+PATCH_DIR = ROOT / "patches"
 
 
 class BuildError(RuntimeError):
@@ -211,11 +213,56 @@ def cmake_options() -> list[str]:
     return opts
 
 
+def patch_files() -> list[Path]:
+    """Our patches to libwhisper (``patches/*.patch``, applied in name order)."""
+    if not _env_flag("WHISPERCLI_PATCHES", True):
+        return []
+    return sorted(PATCH_DIR.glob("*.patch"))
+
+
+def _source_key(src: Path) -> str:
+    return os.environ.get("WHISPER_CPP_DIR") and str(src) or load_pin()["integrity"]
+
+
+def patched_source(src: Path) -> Path:
+    """A copy of ``src`` with :func:`patch_files` applied (``src`` itself when there are none).
+
+    The pristine tree stays untouched: whisper-cli is built from it, so the parity
+    tests compare our patched engine against the unpatched one.
+    """
+    patches = patch_files()
+    if not patches:
+        return src
+    digest = hashlib.sha1(_source_key(src).encode())
+    for patch in patches:
+        digest.update(patch.name.encode() + b"\0" + patch.read_bytes())
+    dest = ROOT / "build" / f"src-{source_version(src)}-{digest.hexdigest()[:12]}"
+    if (dest / ".patched").is_file():
+        return dest
+    staging = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(src, staging, ignore=shutil.ignore_patterns(".git", "build", ".fetch-*"))
+    patch_exe = shutil.which("patch")
+    for patch in patches:
+        cmd = ([patch_exe, "-p1", "--batch", "--forward", "--quiet", "-d", str(staging), "-i", str(patch)]
+               if patch_exe else ["git", "apply", "-p1", str(patch)])
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=staging)
+        if proc.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise BuildError(f"patch {patch.name} does not apply to {src}: {(proc.stdout + proc.stderr).strip()[:400]}")
+    (staging / ".patched").write_text("\n".join(p.name for p in patches) + "\n")
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(staging, dest)
+    _log(f"applied {len(patches)} patch(es) in {dest}")
+    return dest
+
+
 def build_dir(src: Path, opts: list[str]) -> Path:
     override = os.environ.get("WHISPERCLI_BUILD_DIR")
     if override:
-        return Path(override).expanduser().resolve()
-    key_src = os.environ.get("WHISPER_CPP_DIR") and str(src) or load_pin()["integrity"]
+        # one directory per source (pristine / patched), both under the override
+        return Path(override).expanduser().resolve() / ("patched" if (src / ".patched").is_file() else "pristine")
+    key_src = str(src) if (src / ".patched").is_file() else _source_key(src)
     key = hashlib.sha1(
         "\0".join([key_src, source_version(src), platform.machine(), *opts]).encode()
     ).hexdigest()[:12]
@@ -248,9 +295,10 @@ def _run(cmd: list[str], what: str) -> None:
         raise BuildError(f"{what} failed (exit {proc.returncode}); see the output above")
 
 
-def cmake_build(targets: list[str]) -> tuple[Path, Path, list[str]]:
-    """Configure (once) and build ``targets``; returns (source, build dir, options)."""
-    src = source_dir()
+def cmake_build(targets: list[str], src: Path | None = None) -> tuple[Path, Path, list[str]]:
+    """Configure (once) and build ``targets`` of ``src`` (default: the pristine source);
+    returns (source, build dir, options)."""
+    src = src or source_dir()
     opts = cmake_options()
     bdir = build_dir(src, opts)
     bdir.mkdir(parents=True, exist_ok=True)
@@ -305,8 +353,8 @@ def load_cdef():
 
 
 def build_libraries() -> tuple[Path, Path, list[str]]:
-    """Fetch the source if needed and build the static libraries (incremental)."""
-    return cmake_build(["whisper"])
+    """Fetch the source if needed, apply our patches, build the static libraries (incremental)."""
+    return cmake_build(["whisper"], patched_source(source_dir()))
 
 
 def link_args(bdir: Path) -> list[str]:
@@ -329,7 +377,10 @@ def make_ffi(extra_link_args: list[str] | None = None):
     cdef = load_cdef()
     ffibuilder = FFI()
     ffibuilder.cdef(cdef.TYPES + cdef.FUNCTIONS)
+    patches = [p.stem for p in patch_files()]
     build_info = f"whisper.cpp {version}; cmake {' '.join(o for o in opts if o.startswith('-DGGML'))}"
+    if patches:
+        build_info += f"; patches: {', '.join(patches)}"
     customizations = cdef.CUSTOMIZATIONS.format(
         package_version=package_version(), build_info=build_info.replace('"', "'")
     )

@@ -113,3 +113,33 @@ def test_whisper_cli_is_built_from_the_same_tree(build_native):
     assert (bin_dir / "whisper-cli").is_file()
     out = subprocess.run([str(bin_dir / "whisper-cli"), "--version"], capture_output=True, text=True)
     assert "1.9.1" in out.stdout + out.stderr
+
+
+def test_patches_apply_to_a_copy_and_leave_the_pin_pristine(build_native):
+    src = build_native.source_dir()
+    patched = build_native.patched_source(src)
+    if not build_native.patch_files():
+        pytest.skip("no patches")
+    assert patched != src and (patched / ".patched").is_file()
+    original = (src / "src" / "whisper.cpp").read_text()
+    changed = (patched / "src" / "whisper.cpp").read_text()
+    assert "whispercli patch 0001" in changed and "whispercli patch" not in original
+
+
+def test_a_patch_that_does_not_apply_is_a_clear_error(build_native, tmp_path, monkeypatch):
+    bad = tmp_path / "patches"
+    bad.mkdir()
+    (bad / "0001-bad.patch").write_text(
+        "--- a/src/whisper.cpp\n+++ b/src/whisper.cpp\n@@ -1,1 +1,1 @@\n-this line is not there\n+nor this\n"
+    )
+    monkeypatch.setattr(build_native, "PATCH_DIR", bad)
+    monkeypatch.setattr(build_native, "ROOT", tmp_path)  # the patched copy goes to tmp_path/build
+    with pytest.raises(build_native.BuildError, match="patch 0001-bad.patch does not apply"):
+        build_native.patched_source(build_native.source_dir())
+    assert not list((tmp_path / "build").glob("src-*"))
+
+
+def test_patches_can_be_turned_off(build_native, monkeypatch):
+    monkeypatch.setenv("WHISPERCLI_PATCHES", "0")
+    src = build_native.source_dir()
+    assert build_native.patch_files() == [] and build_native.patched_source(src) == src
