@@ -72,8 +72,9 @@ def reference(whisper_bench, tiny_en_path):
 
 
 def shape(text: str) -> list[str]:
-    """Line structure: every number replaced by '#', runs of spaces by one (printf pads numbers)."""
-    return [" ".join(re.sub(r"-?\d+(\.\d+)?", "#", line).split()) for line in text.splitlines() if line.strip()]
+    """Line structure: every number (with printf's padding around it) replaced by ' # '."""
+    number = re.compile(r"\s*(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])\s*")
+    return [" ".join(number.sub(" # ", line).split()) for line in text.splitlines() if line.strip()]
 
 
 # --------------------------------------------------------------------------- -w 0
@@ -302,7 +303,8 @@ def test_bad_thread_list_exits_2(threads, tiny_en_path):
 
 
 @pytest.mark.parametrize("args", [["--json", "--csv"], ["-w", "1", "--markdown"], ["-w", "2", "--audio", "x.wav"],
-                                  ["--repeat", "0"], ["-bs", "0", "--audio", "x.wav"]])
+                                  ["--repeat", "0"], ["-bs", "0", "--audio", "x.wav"],
+                                  ["-l", "xx", "--audio", "x.wav"]])
 def test_bad_combinations_exit_2(args, tiny_en_path):
     proc = whispercli("-m", str(tiny_en_path), *args)
     assert proc.returncode == 2, proc.stderr

@@ -419,6 +419,10 @@ def model_display_name(path: str | os.PathLike) -> str:
     return Path(name).stem or name
 
 
+def _threads(n: int) -> str:
+    return f"{n} thread" if n == 1 else f"{n} threads"
+
+
 def parse_threads(values: Sequence[str | int]) -> tuple[int, ...]:
     """``["1,2", "4"]`` -> ``(1, 2, 4)``; raises :class:`UsageError` on anything else."""
     out: list[int] = []
@@ -505,13 +509,13 @@ def _bench_whisper_ctx(ctx, path: Path, info: dict, *, threads: int, flash_attn:
     _native.bench_set_zero_mel(ctx)
     # Two warm-up rounds, as bench.cpp (the CUDA backend's graph capture needs both).
     for h in range(2):
-        steps.start(f"{name}, {threads} threads: warm-up {h + 1}/2")
+        steps.start(f"{name}, {_threads(threads)}: warm-up {h + 1}/2")
         _whisper_round(_native, ctx, threads, measured=False)
         steps.step()
     figures: dict[str, list[float]] = {k: [] for k in ("encode", "decode", "batchd", "prompt", "total")}
     load_ms = 0.0
     for r in range(repeat):
-        steps.start(f"{name}, {threads} threads: run {r + 1}/{repeat}")
+        steps.start(f"{name}, {_threads(threads)}: run {r + 1}/{repeat}")
         _native.reset_timings(ctx)
         t0 = time.perf_counter()
         _whisper_round(_native, ctx, threads, measured=True)
@@ -554,11 +558,8 @@ def bench_whisper(model: str | os.PathLike, *, threads: int = 4, flash_attn: boo
 
 def _audio_params(info: dict, *, threads: int, beam_size: int, best_of: int, language: str):
     """whisper-cli's ``wparams`` for a plain transcription (its defaults otherwise)."""
-    from . import _native
     from .params import FullParams, SamplingStrategy
 
-    if language not in ("", "auto") and _native.lang_id(language) < 0:
-        raise UsageError(f"unknown language {language!r}")
     if not info["multilingual"]:
         language = "en"  # whisper-cli forces English for .en models
     return FullParams(
@@ -588,7 +589,7 @@ def _bench_audio_ctx(ctx, path: Path, info: dict, samples, *, audio_name: str, a
     params = _audio_params(info, threads=threads, beam_size=beam_size, best_of=best_of, language=language)
     audio_ms = len(samples) * 1000.0 / 16000
     for w in range(warmup):
-        steps.start(f"{name}, {threads} threads: warm-up {w + 1}/{warmup}")
+        steps.start(f"{name}, {_threads(threads)}: warm-up {w + 1}/{warmup}")
         _native.bench_full(ctx, params, samples)
         steps.step()
     wall: list[float] = []
@@ -600,7 +601,7 @@ def _bench_audio_ctx(ctx, path: Path, info: dict, samples, *, audio_name: str, a
     texts: list[str] = []
     complete = True  # every run's timing block was read
     for r in range(repeat):
-        steps.start(f"{name}, {threads} threads: {audio_name} {r + 1}/{repeat}")
+        steps.start(f"{name}, {_threads(threads)}: {audio_name} {r + 1}/{repeat}")
         _native.reset_timings(ctx)
         t0 = time.perf_counter()
         texts = _native.bench_full(ctx, params, samples)
@@ -750,7 +751,7 @@ def run(
         steps = _Steps(len(threads), on_progress)
         results = []
         for n in threads:
-            steps.start(f"{WHAT_NAMES[what]}, {n} threads")
+            steps.start(f"{WHAT_NAMES[what]}, {_threads(n)}")
             result = bench_memcpy(n) if what == 1 else bench_mul_mat(n)
             results.append(result)
             steps.step(result)
@@ -765,6 +766,8 @@ def run(
     paths = [check_model_file(resolve_model(str(m))) for m in models]
     samples = audio_name = audio_load_ms = None
     if audio is not None:
+        if language not in ("", "auto") and _native.lang_id(language) < 0:
+            raise UsageError(f"unknown language {language!r}")
         samples, audio_name, audio_load_ms = _prepare_audio(audio)
     per_config = (warmup + repeat) if audio is not None else (2 + repeat)
     steps = _Steps(len(paths) * len(threads) * per_config, on_progress)

@@ -98,15 +98,19 @@ def bench(
 # --------------------------------------------------------------------------- progress (stderr)
 
 
+def _threads(n: int) -> str:
+    return f"{n} thread" if n == 1 else f"{n} threads"
+
+
 def _summary(result) -> str:
     if result.kind == "whisper":
-        return (f"{result.model}, {result.threads} threads, fa {int(result.flash_attn)}: "
+        return (f"{result.model}, {_threads(result.threads)}, fa {int(result.flash_attn)}: "
                 f"encode {result.encode_ms.median:.2f} ms, decode {result.decode_ms.median:.2f} ms, "
                 f"batchd {result.batchd_ms.median:.2f} ms, prompt {result.prompt_ms.median:.2f} ms per run")
     if result.kind == "audio":
-        return (f"{result.model}, {result.threads} threads, beam {result.beam_size}: {result.audio} "
+        return (f"{result.model}, {_threads(result.threads)}, beam {result.beam_size}: {result.audio} "
                 f"({result.audio_ms / 1000:.1f} s) in {result.total_ms.median:.0f} ms, RTF {result.rtf.median:.3f}")
-    return f"{'memcpy' if result.what == 1 else 'ggml_mul_mat'}, {result.threads} threads: done"
+    return f"{'memcpy' if result.what == 1 else 'ggml_mul_mat'}, {_threads(result.threads)}: done"
 
 
 class _LineProgress:
