@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,8 +274,8 @@ def run(**o) -> ExitStatus:
     from ._progress import make_progress
 
     model_path = resolve_model(o["model"])
-    model = Model.load(model_path, use_gpu=not o["no_gpu"], flash_attn=o["flash_attn"], gpu_device=o["device"],
-                       dtw=o["dtw"] or None)
+    model = _load_while_importing(lambda: Model.load(model_path, use_gpu=not o["no_gpu"], flash_attn=o["flash_attn"],
+                                                     gpu_device=o["device"], dtw=o["dtw"] or None))
     params = full_params(o, formats)
     if not model.is_multilingual and (params.language != "en" or params.translate):
         params = params.with_options(language="en", translate=False)
@@ -312,6 +313,34 @@ def run(**o) -> ExitStatus:
     if not done and len({status_for(exc) for exc in failures}) == 1:
         return status_for(failures[0])
     return ExitStatus.PARTIAL
+
+
+def _load_while_importing(load):
+    """``load()`` on a helper thread while this one imports the audio and output stack.
+
+    libwhisper reads the model without the GIL (cffi releases it), so the imports that every
+    input needs anyway (numpy, soundfile, the writers: ~0.1 s) overlap the model load instead of
+    following it. Errors are raised here as if ``load()`` had run inline.
+    """
+    outcome: dict = {}
+
+    def work() -> None:
+        try:
+            outcome["model"] = load()
+        except BaseException as exc:  # re-raised on the calling thread
+            outcome["error"] = exc
+
+    # a daemon thread: Ctrl-C during the load must not wait for it at exit
+    loader = threading.Thread(target=work, name="whispercli-load", daemon=True)
+    loader.start()
+    from .. import audio, transcribe, writers  # noqa: F401
+    from ..writers import live  # noqa: F401
+    from . import _outputs  # noqa: F401
+
+    loader.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["model"]
 
 
 @dataclass(frozen=True)
