@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import shutil
 import subprocess
 from pathlib import Path
@@ -106,3 +107,15 @@ def speak(speech_dir):
         return out
 
     return _speak
+
+
+@pytest.fixture
+def sigint_handled():
+    """SIGINT raises KeyboardInterrupt during the test.
+
+    A shell starts background jobs with SIGINT ignored, and Python then leaves it ignored, so
+    ``_thread.interrupt_main()`` (and Ctrl-C) would do nothing if the suite runs as one.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

@@ -7,6 +7,7 @@ resolve to the wrong one.
 from __future__ import annotations
 
 import hashlib
+import signal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,3 +37,9 @@ def sha1_of(path: Path) -> str:
         while chunk := fp.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def default_sigint() -> None:
+    """``preexec_fn`` for a child that must die on SIGINT even when the suite runs as a shell
+    background job (those start with SIGINT ignored, and children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

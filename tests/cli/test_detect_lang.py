@@ -91,7 +91,7 @@ def test_silence_and_noise_answer_with_low_confidence(run, tmp_path):
     assert len(probs) == 2 and all(p < 0.9 for p in probs)
 
 
-def test_english_only_model_is_refused(run, speech):
+def test_english_only_model_is_refused(run, speech, tiny_en_path):
     proc = run("-m", "tiny.en", speech["de"])
     assert proc.returncode == ExitStatus.MODEL
     assert proc.stderr.decode().strip() == (

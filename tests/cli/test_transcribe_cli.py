@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from helpers import JFK_WORDS, wer, words
+from helpers import JFK_WORDS, default_sigint, wer, words
 from whispercli.cli.exit_codes import ExitStatus
 
 SENTENCE = "Please call Stella and ask her to bring these things with her from the store."
@@ -307,7 +307,7 @@ def test_ctrl_c_keeps_finished_files_and_exits_130(models_dir, jfk_wav, speak, t
     proc = subprocess.Popen(
         [sys.executable, "-m", "whispercli", "transcribe", "-m", "tiny.en", "-otxt", "-x", "--output-dir",
          str(tmp_path), str(jfk_wav), str(long_audio)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, preexec_fn=default_sigint,
     )
     deadline = time.time() + 120
     while not (tmp_path / "jfk.txt").exists() and time.time() < deadline:

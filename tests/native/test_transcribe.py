@@ -123,7 +123,7 @@ def test_abort_predicate_stops_early(tiny_en, long_speech):
     assert elapsed < full.timings.total_ms / 1000.0
 
 
-def test_keyboard_interrupt_stops_within_a_second(tiny_en, long_speech):
+def test_keyboard_interrupt_stops_within_a_second(tiny_en, long_speech, sigint_handled):
     fired = []
 
     def interrupt():
