@@ -419,6 +419,13 @@ def model_display_name(path: str | os.PathLike) -> str:
     return Path(name).stem or name
 
 
+def _run_fields(name: str, path: Path, info: dict, threads: int, flash_attn: bool, use_gpu: bool,
+                repeat: int) -> dict:
+    """The fields every per-configuration record starts with."""
+    return dict(model=name, model_path=str(path), model_type=info["type"], threads=threads,
+                flash_attn=flash_attn, use_gpu=use_gpu, repeat=repeat)
+
+
 def _threads(n: int) -> str:
     return f"{n} thread" if n == 1 else f"{n} threads"
 
@@ -528,13 +535,7 @@ def _bench_whisper_ctx(ctx, path: Path, info: dict, *, threads: int, flash_attn:
         if r < repeat - 1:
             steps.step()
     result = WhisperBench(
-        model=name,
-        model_path=str(path),
-        model_type=info["type"],
-        threads=threads,
-        flash_attn=flash_attn,
-        use_gpu=use_gpu,
-        repeat=repeat,
+        **_run_fields(name, path, info, threads, flash_attn, use_gpu, repeat),
         load_ms=load_ms,
         encode_ms=Stat.of(figures["encode"]),
         decode_ms=Stat.of(figures["decode"]),
@@ -624,13 +625,7 @@ def _bench_audio_ctx(ctx, path: Path, info: dict, samples, *, audio_name: str, a
         if r < repeat - 1:
             steps.step()
     result = AudioBench(
-        model=name,
-        model_path=str(path),
-        model_type=info["type"],
-        threads=threads,
-        flash_attn=flash_attn,
-        use_gpu=use_gpu,
-        repeat=repeat,
+        **_run_fields(name, path, info, threads, flash_attn, use_gpu, repeat),
         beam_size=beam_size,
         best_of=best_of,
         language=params.language or "auto",
