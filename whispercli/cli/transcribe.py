@@ -333,10 +333,10 @@ def _load_while_importing(load):
     # a daemon thread: Ctrl-C during the load must not wait for it at exit
     loader = threading.Thread(target=work, name="whispercli-load", daemon=True)
     loader.start()
-    from .. import audio, transcribe, writers  # noqa: F401
-    from ..writers import live  # noqa: F401
-    from . import _outputs  # noqa: F401
+    import importlib
 
+    for module in ("audio", "transcribe", "writers", "writers.live", "cli._outputs"):
+        importlib.import_module(f"whispercli.{module}")
     loader.join()
     if "error" in outcome:
         raise outcome["error"]
