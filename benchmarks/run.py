@@ -562,11 +562,9 @@ def loadavg() -> str:
 
 
 def file_sha1(path: Path) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as fp:
-        for block in iter(lambda: fp.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from whispercli.models.download import sha1_file
+
+    return sha1_file(path)
 
 
 # --------------------------------------------------------------------------- report

@@ -11,6 +11,7 @@ import os
 import signal
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,13 @@ def sigint_handled():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture(scope="session")
+def whisper_bin_dir() -> Path:
+    """whisper.cpp's own tools (whisper-cli, whisper-bench, whisper-quantize), built once per
+    session from the pristine pinned tree (``build_native.py --whisper-cli``, incremental)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "build_native.py"), "--whisper-cli"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return Path(proc.stdout.strip().splitlines()[-1])

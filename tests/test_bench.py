@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
 
 THREADS = "2"
 
@@ -34,11 +33,8 @@ def popen_whispercli(*args: str) -> subprocess.Popen:
 
 
 @pytest.fixture(scope="module")
-def whisper_bench() -> Path:
-    proc = subprocess.run([sys.executable, str(ROOT / "build_native.py"), "--whisper-cli"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    exe = Path(proc.stdout.strip().splitlines()[-1]) / "whisper-bench"
+def whisper_bench(whisper_bin_dir) -> Path:
+    exe = whisper_bin_dir / "whisper-bench"
     assert exe.is_file()
     return exe
 

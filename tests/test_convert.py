@@ -6,7 +6,6 @@ pass means the converter reproduces them byte for byte.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import struct
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from helpers import sha1_of
 from whispercli.convert import KNOWN_SHA1, ConversionResult, convert_ct2_to_ggml
 from whispercli.errors import ConversionError
 
@@ -24,14 +24,6 @@ BASE_SHA1 = "465707469ff3a37a2b9b8d8f89f2f99de7299dac"
 
 
 # -- helpers ----------------------------------------------------------------------------
-
-
-def _sha1(path: Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _assert_nothing_written(out_dir: Path) -> None:
@@ -118,7 +110,7 @@ def test_tiny_en_is_bit_identical(ct2_models: dict[str, Path], tmp_path: Path) -
     assert result.size_bytes == TINY_EN_SIZE
     assert result.official_name == "tiny.en"
     assert out.stat().st_size == TINY_EN_SIZE
-    assert _sha1(out) == TINY_EN_SHA1  # the returned hash is the file's, not a recomputation
+    assert sha1_of(out) == TINY_EN_SHA1  # the returned hash is the file's, not a recomputation
     assert list(out_dir.iterdir()) == [out]  # no temp file left behind
 
 
@@ -129,7 +121,7 @@ def test_base_from_parts_in_two_directories(ct2_models: dict[str, Path], tmp_pat
 
     assert result.sha1 == BASE_SHA1
     assert result.official_name == "base"
-    assert _sha1(out) == BASE_SHA1
+    assert sha1_of(out) == BASE_SHA1
 
 
 def test_base_from_parts_in_one_directory(ct2_models: dict[str, Path], tmp_path: Path) -> None:

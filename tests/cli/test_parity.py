@@ -14,18 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
 
 ALL_FILES = ["-otxt", "-ovtt", "-osrt", "-olrc", "-ocsv", "-oj"]
 EXTS = [".txt", ".vtt", ".srt", ".lrc", ".csv", ".json"]
 
 
 @pytest.fixture(scope="module")
-def whisper_cli() -> Path:
-    proc = subprocess.run([sys.executable, str(ROOT / "build_native.py"), "--whisper-cli"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    exe = Path(proc.stdout.strip().splitlines()[-1]) / "whisper-cli"
+def whisper_cli(whisper_bin_dir) -> Path:
+    exe = whisper_bin_dir / "whisper-cli"
     assert exe.is_file()
     return exe
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from helpers import JFK_WORDS, ROOT, sha1_of, words
+from helpers import JFK_WORDS, sha1_of, words
 from whispercli.cli.exit_codes import ExitStatus
 
 
@@ -25,11 +25,9 @@ def q8_0(tiny_en_path, tmp_path_factory):
     return out
 
 
-def test_same_bytes_as_whisper_quantize(q8_0, tiny_en_path, tmp_path):
-    bin_dir = subprocess.run([sys.executable, str(ROOT / "build_native.py"), "--whisper-cli"],
-                             capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+def test_same_bytes_as_whisper_quantize(q8_0, tiny_en_path, whisper_bin_dir, tmp_path):
     ref = tmp_path / "ref.bin"
-    subprocess.run([f"{bin_dir}/whisper-quantize", str(tiny_en_path), str(ref), "q8_0"], capture_output=True,
+    subprocess.run([str(whisper_bin_dir / "whisper-quantize"), str(tiny_en_path), str(ref), "q8_0"], capture_output=True,
                    check=True)
     assert sha1_of(q8_0) == sha1_of(ref)
 
