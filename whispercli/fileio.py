@@ -1,0 +1,86 @@
+"""Writing files so that a reader never sees half of one.
+
+Every file whispercli produces (transcripts, models, quantized and converted files) goes
+through :func:`atomic_write`: bytes go to a hidden temp file in the target's directory,
+which is renamed over the target only when the whole body is written.  An error or an
+interruption leaves the old file (if any) and no partial one.  The new file gets the mode
+a plain ``open(path, "w")`` would give it (``0o666 & ~umask``), not ``mkstemp``'s 0600.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from .errors import OutputError
+
+PART_SUFFIX = ".part"
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def unlink_quietly(path: str | os.PathLike) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def default_file_mode() -> int:
+    """The mode ``open(path, "w")`` gives a new file under the current umask."""
+    return 0o666 & ~_umask()
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike, *, error=OutputError) -> Iterator[BinaryIO]:
+    """Yield a binary stream whose bytes replace ``path`` when the block ends without error.
+
+    ``error`` is the :class:`~whispercli.errors.WhisperCliError` subclass raised when the
+    filesystem refuses (``OutputError`` for transcripts, ``ModelError`` for model files).
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=PART_SUFFIX, dir=directory)
+    except OSError as exc:
+        raise error(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as fp:
+            yield fp
+        os.chmod(tmp, default_file_mode())
+        os.replace(tmp, target)
+    except OSError as exc:
+        unlink_quietly(tmp)
+        raise error(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
+
+
+def ensure_writable_dir(directory: str | os.PathLike, *, create: bool = False) -> None:
+    """Fail before the work, not after it: probe ``directory`` with a real temp file
+    (``os.access`` says yes to root even where the filesystem says no).
+
+    ``create`` makes the directory and its parents first, as ``mkdir -p`` does.
+    """
+    directory = str(directory) or "."
+    if create and not os.path.isdir(directory):
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create output directory {directory!r}: {exc.strerror or exc}") from None
+    if not os.path.isdir(directory):
+        raise OutputError(f"output directory does not exist: {directory!r}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".whispercli-probe-", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"output directory is not writable: {directory!r} ({exc.strerror})") from None
+    os.close(fd)
+    unlink_quietly(probe)
