@@ -44,6 +44,11 @@ class NullProgress:
     def summary(self, text: str) -> None:
         pass
 
+    def print_stdout(self, data: bytes) -> None:
+        """Transcript bytes for stdout (results), written and flushed as whisper-cli does per segment."""
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
 
 class LinesProgress(NullProgress):
     """whisper-cli's ``-pp``: a line every 5 %, exactly as it prints them."""
@@ -83,15 +88,14 @@ class RichProgress(NullProgress):
         )
         self._overall = None
         self._n_files = n_files
+        self._shared_terminal = _same_terminal(sys.stdout, sys.stderr)
+        self._pending = b""  # a shared terminal's unfinished line (-nt prints no newlines)
 
     def __enter__(self):
         self._progress.__enter__()
         if self._n_files > 1:
             self._overall = self._progress.add_task(f"{self._n_files} files", total=self._n_files, speed="")
         return self
-
-    def __exit__(self, *exc) -> None:
-        self._progress.__exit__(*exc)
 
     def start_file(self, name: str, audio_s: float) -> FileTask:
         task = FileTask(self, name, audio_s)
@@ -114,6 +118,44 @@ class RichProgress(NullProgress):
 
     def summary(self, text: str) -> None:
         self.console.print(text, highlight=False)
+
+    def print_stdout(self, data: bytes) -> None:
+        """Scroll transcript lines above the live bars when stdout is the bars' terminal.
+
+        Written straight to the terminal, the lines would land wherever the bars left the
+        cursor, and each redraw would overwrite or split them.  Rich prints text above a
+        live display only through the display's own console, so on a shared terminal whole
+        lines go that way (stdout and stderr are the same screen there); a file or a pipe
+        on stdout gets the bytes untouched.
+        """
+        if not self._shared_terminal:
+            super().print_stdout(data)
+            return
+        from rich.text import Text
+
+        self._pending += data
+        lines, sep, self._pending = self._pending.rpartition(b"\n")
+        if sep:
+            self.console.print(Text.from_ansi((lines + sep).decode("utf-8", "replace")), end="",
+                               soft_wrap=True, highlight=False, markup=False)
+
+    def __exit__(self, *exc) -> None:
+        if self._pending:
+            self.print_stdout(b"\n")
+        self._progress.__exit__(*exc)
+
+
+def _same_terminal(a, b) -> bool:
+    """Whether two streams are one terminal (same device), e.g. an interactive shell's stdout and stderr."""
+    import os
+
+    try:
+        if not (a.isatty() and b.isatty()):
+            return False
+        sa, sb = os.fstat(a.fileno()), os.fstat(b.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (sa.st_rdev, sa.st_ino) == (sb.st_rdev, sb.st_ino)
 
 
 def make_progress(n_files: int, *, no_prints: bool, print_progress: bool, stdout_is_output: bool):

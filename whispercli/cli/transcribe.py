@@ -13,12 +13,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import List, Optional
 
 import typer
 
-from ..errors import AudioError, OutputError, TranscriptionAborted, UsageError, WhisperCliError
+from ..errors import AudioError, OutputError, UsageError, WhisperCliError
+from ..options import FORMAT_NAMES, TranscribeOptions, for_model, parse_formats, validate
 from ._console import err
 from .exit_codes import ExitStatus, status_for
 
@@ -31,8 +31,6 @@ P_PRINT = "Terminal output"
 P_SPK = "Speakers"
 P_VAD = "Voice activity detection"
 P_HW = "Model and hardware"
-
-FORMAT_NAMES = ("txt", "vtt", "srt", "wts", "csv", "json", "json-full", "lrc", "score")
 
 
 def _opt(default, *decls, panel: str, help: str, **kw):
@@ -142,10 +140,38 @@ def transcribe(
     ov_e_device: str = _opt("CPU", "--ov-e-device", "-oved", panel=P_HW, help="OpenVINO encoder device (no effect)."),
 ) -> None:
     """Transcribe audio and video files (whisper-cli's options and output files)."""
-    options = dict(locals())
-    options.pop("ctx")
-    options["translate"] = translate or ctx.info_name == "translate"
-    status = run(**options)
+    formats = parse_formats(list(output_format or ()) + [
+        name for name, on in (
+            ("txt", output_txt), ("vtt", output_vtt), ("srt", output_srt), ("wts", output_words),
+            ("csv", output_csv), ("json", output_json), ("json-full", output_json_full), ("lrc", output_lrc),
+            ("score", log_score),
+        ) if on
+    ])
+    options = TranscribeOptions(
+        language=language, detect_language=detect_language, translate=translate or ctx.info_name == "translate",
+        prompt=prompt, carry_initial_prompt=carry_initial_prompt, max_context=max_context, best_of=best_of,
+        beam_size=beam_size, temperature=temperature, temperature_inc=temperature_inc, no_fallback=no_fallback,
+        entropy_thold=entropy_thold, logprob_thold=logprob_thold, no_speech_thold=no_speech_thold,
+        suppress_nst=suppress_nst, suppress_regex=suppress_regex, grammar=grammar, grammar_rule=grammar_rule,
+        grammar_penalty=grammar_penalty, audio_ctx=audio_ctx, debug_mode=debug_mode,
+        offset_t_ms=offset_t, offset_n=offset_n, duration_ms=duration, max_len=max_len,
+        split_on_word=split_on_word, word_thold=word_thold, no_timestamps=no_timestamps, dtw=dtw,
+        formats=formats, font_path=font_path, compat=compat,
+        print_special=print_special, print_colors=print_colors, print_confidence=print_confidence,
+        diarize=diarize, tinydiarize=tinydiarize,
+        vad=vad, vad_model=vad_model, vad_threshold=vad_threshold,
+        vad_min_speech_duration_ms=vad_min_speech_duration_ms,
+        vad_min_silence_duration_ms=vad_min_silence_duration_ms,
+        vad_max_speech_duration_s=vad_max_speech_duration_s, vad_speech_pad_ms=vad_speech_pad_ms,
+        vad_samples_overlap=vad_samples_overlap, threads=threads, processors=processors,
+    )
+    settings = RunSettings(
+        inputs=tuple(files or ()) + tuple(inputs or ()), output_files=tuple(output_file or ()),
+        output_dir=output_dir, strip_ext=strip_ext, skip_existing=skip_existing, model=model,
+        use_gpu=not no_gpu, gpu_device=device, flash_attn=flash_attn, jobs=jobs, no_prints=no_prints,
+        print_progress=print_progress,
+    )
+    status = run(settings, options)
     if status:
         raise typer.Exit(int(status))
 
@@ -153,155 +179,73 @@ def transcribe(
 # --------------------------------------------------------------------------- implementation
 
 
-def _selected_formats(o: dict) -> list[str]:
-    chosen = set()
-    for value in o["output_format"] or ():
-        for name in value.split(","):
-            name = name.strip().lower()
-            if name not in FORMAT_NAMES:
-                raise UsageError(f"unknown output format {name!r} (one of: {', '.join(FORMAT_NAMES)})")
-            chosen.add(name)
-    flags = {
-        "txt": o["output_txt"], "vtt": o["output_vtt"], "srt": o["output_srt"], "wts": o["output_words"],
-        "csv": o["output_csv"], "json": o["output_json"], "json-full": o["output_json_full"],
-        "lrc": o["output_lrc"], "score": o["log_score"],
-    }
-    chosen |= {name for name, on in flags.items() if on}
-    if "json-full" in chosen:
-        chosen.discard("json")
-    return [name for name in FORMAT_NAMES if name in chosen]
+@dataclass(frozen=True)
+class RunSettings:
+    """The command line's own part: which inputs, where outputs go, the model, the terminal."""
+
+    inputs: tuple[str, ...]
+    output_files: tuple[str, ...] = ()  # -of values, i-th for the i-th input
+    output_dir: str | None = None
+    strip_ext: bool = False
+    skip_existing: bool = False
+    model: str | None = None
+    use_gpu: bool = True
+    gpu_device: int = 0
+    flash_attn: bool = True
+    jobs: int = 1
+    no_prints: bool = False
+    print_progress: bool = False
 
 
-def _validate(o: dict, formats: list[str]) -> None:
-    from .. import _native
-    from ..params import DTW_PRESETS
-
-    o["language"] = o["language"].lower()
-    if o["language"] != "auto" and _native.lang_id(o["language"]) < 0:
-        raise UsageError(f"unknown language {o['language']!r} (see `whispercli detect-lang --help` for codes)")
-    if o["diarize"] and o["tinydiarize"]:
-        raise UsageError("cannot use both --diarize and --tinydiarize")
-    if o["dtw"] and o["dtw"] not in DTW_PRESETS:
-        raise UsageError(f"unknown DTW preset {o['dtw']!r} (one of: {', '.join(DTW_PRESETS)})")
-    if o["threads"] < 1 or o["processors"] < 1:
-        raise UsageError("--threads and --processors must be at least 1")
-    if o["beam_size"] < 1 and o["beam_size"] != -1 or o["best_of"] < 1 and o["best_of"] != -1:
-        raise UsageError("--beam-size and --best-of must be at least 1")
-    if o["vad"] and not o["vad_model"]:
-        raise UsageError("--vad needs a VAD model: -vm PATH")
-    if o["vad"] and not Path(o["vad_model"]).is_file():
-        raise UsageError(f"VAD model not found: {o['vad_model']!r}")
-    if "wts" in formats and not Path(o["font_path"]).is_file():
-        raise UsageError(f"font not found at {o['font_path']!r}, please specify a monospace font with -fp")
+@dataclass(frozen=True)
+class _Input:
+    name: str  # as given or expanded; "-" is stdin
+    output_base: str | None  # None: the one format goes to stdout
+    error: WhisperCliError | None = None  # this input fails with it, without being transcribed
+    reported: bool = False  # the error was already reported once for several inputs
 
 
-def _grammar_text(value: str) -> str:
-    path = Path(value)
-    try:
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read grammar file {value!r}: {exc.strerror}") from None
-    return value
+def run(settings: RunSettings, options: TranscribeOptions) -> ExitStatus:
+    from ._inputs import expand_inputs
 
-
-def full_params(o: dict, formats: list[str]):
-    """whisper-cli's ``wparams`` block, field for field."""
-    from ..params import FullParams, SamplingStrategy
-
-    grammar = _grammar_text(o["grammar"]) if o["grammar"] else None
-    use_grammar = bool(grammar and o["grammar_rule"])
-    return FullParams(
-        strategy=SamplingStrategy.BEAM_SEARCH if (o["beam_size"] > 1 or use_grammar) else SamplingStrategy.GREEDY,
-        print_realtime=False,
-        print_progress=False,
-        print_timestamps=not o["no_timestamps"],
-        print_special=o["print_special"],
-        translate=o["translate"],
-        language=o["language"],
-        detect_language=o["detect_language"],
-        n_threads=o["threads"],
-        n_max_text_ctx=o["max_context"] if o["max_context"] >= 0 else 16384,
-        offset_ms=o["offset_t"],
-        duration_ms=o["duration"],
-        token_timestamps="wts" in formats or "json-full" in formats or o["max_len"] > 0,
-        thold_pt=o["word_thold"],
-        max_len=60 if "wts" in formats and o["max_len"] == 0 else o["max_len"],
-        split_on_word=o["split_on_word"],
-        audio_ctx=o["audio_ctx"],
-        debug_mode=o["debug_mode"],
-        tdrz_enable=o["tinydiarize"],
-        suppress_regex=o["suppress_regex"] or None,
-        initial_prompt=o["prompt"],
-        carry_initial_prompt=o["carry_initial_prompt"],
-        best_of=o["best_of"],
-        beam_size=o["beam_size"],
-        temperature_inc=0.0 if o["no_fallback"] else o["temperature_inc"],
-        temperature=o["temperature"],
-        entropy_thold=o["entropy_thold"],
-        logprob_thold=o["logprob_thold"],
-        no_speech_thold=o["no_speech_thold"],
-        no_timestamps=o["no_timestamps"],
-        suppress_nst=o["suppress_nst"],
-        grammar=grammar if use_grammar else None,
-        grammar_rule=o["grammar_rule"] if use_grammar else None,
-        grammar_penalty=o["grammar_penalty"],
-        vad=o["vad"],
-        vad_model_path=o["vad_model"],
-        vad_threshold=o["vad_threshold"],
-        vad_min_speech_duration_ms=o["vad_min_speech_duration_ms"],
-        vad_min_silence_duration_ms=o["vad_min_silence_duration_ms"],
-        vad_max_speech_duration_s=o["vad_max_speech_duration_s"],
-        vad_speech_pad_ms=o["vad_speech_pad_ms"],
-        vad_samples_overlap=o["vad_samples_overlap"],
-    )
-
-
-def run(**o) -> ExitStatus:
-    from ..cli._inputs import expand_inputs
-
-    formats = _selected_formats(o)
-    args = list(o["files"] or []) + list(o["inputs"] or [])
-    if not args:
+    if not settings.inputs:
         raise UsageError("no input files specified (give FILE arguments, -f FILE, or - for stdin)")
-    _validate(o, formats)
-    items = expand_inputs(args)
-    of_values = list(o["output_file"] or [])
+    options = validate(options)
+    inputs = _plan(settings, options, expand_inputs(list(settings.inputs)))
+    to_stdout = any(item.output_base is None for item in inputs)
+    if settings.jobs > 1 and to_stdout:
+        raise UsageError("--jobs cannot be combined with output to stdout (-of - or stdin input)")
+    if to_stdout:
+        if not options.formats:
+            err("whispercli: warning: '--output-file -' used without any --output-* format: nothing written")
+        for extra in options.formats[1:]:
+            err(f"whispercli: warning: only one format can go to stdout; {extra} not written")
+    inputs = _check_output_dirs(inputs, options, create=settings.output_dir)
 
-    from .. import _native  # noqa: F401  (native module: after argument checks, so --help stays light)
     from ..model import Model
     from ..models.registry import resolve_model
     from ._progress import make_progress
 
-    model_path = resolve_model(o["model"])
-    model = _load_while_importing(lambda: Model.load(model_path, use_gpu=not o["no_gpu"], flash_attn=o["flash_attn"],
-                                                     gpu_device=o["device"], dtw=o["dtw"] or None))
-    params = full_params(o, formats)
-    if not model.is_multilingual and (params.language != "en" or params.translate):
-        params = params.with_options(language="en", translate=False)
-        err("whispercli: warning: model is not multilingual, ignoring language and translation options")
-    if o["detect_language"]:
-        params = params.with_options(language="auto")
-
-    jobs = [
-        _Job(item.name, of_values[i] if i < len(of_values) else None, item.error)
-        for i, item in enumerate(items)
-    ]
-    stdout_any = any((job.of_value or ("-" if job.name == "-" else None)) == "-" for job in jobs)
-    if o["jobs"] > 1 and stdout_any:
-        raise UsageError("--jobs cannot be combined with output to stdout (-of - or stdin input)")
-    progress = make_progress(len(jobs), no_prints=o["no_prints"], print_progress=o["print_progress"],
-                             stdout_is_output=stdout_any)
+    model_path = resolve_model(settings.model)
+    model = _load_while_importing(lambda: Model.load(model_path, use_gpu=settings.use_gpu,
+                                                     flash_attn=settings.flash_attn, gpu_device=settings.gpu_device,
+                                                     dtw=options.dtw or None))
+    options, warnings = for_model(options, multilingual=model.is_multilingual)
+    for warning in warnings:
+        err(f"whispercli: warning: {warning}")
+    model_label = str(settings.model if settings.model is not None else model_path)
+    progress = make_progress(len(inputs), no_prints=settings.no_prints, print_progress=settings.print_progress,
+                             stdout_is_output=to_stdout)
     t_start = time.perf_counter()
     with model, progress:
-        runner = _run_parallel if o["jobs"] > 1 else _run_sequential
-        results = runner(jobs, model, model_path, params, formats, o, progress)
+        runner = _Runner(model, model_label, options, settings, progress)
+        results = runner.parallel(inputs) if settings.jobs > 1 else runner.sequential(inputs)
     wall_s = time.perf_counter() - t_start
 
     failures = [r for r in results if isinstance(r, WhisperCliError)]
     done = [r for r in results if isinstance(r, float)]
-    total_audio_s = sum(done)
     if done and progress.live:
+        total_audio_s = sum(done)
         rtf = wall_s / total_audio_s if total_audio_s else 0.0
         progress.summary(
             f"{len(done)} file{'s' if len(done) != 1 else ''}, {total_audio_s:.1f} s of audio in {wall_s:.1f} s "
@@ -313,6 +257,50 @@ def run(**o) -> ExitStatus:
     if not done and len({status_for(exc) for exc in failures}) == 1:
         return status_for(failures[0])
     return ExitStatus.PARTIAL
+
+
+def _plan(settings: RunSettings, options: TranscribeOptions, items) -> list[_Input]:
+    """Each input with its output base (None = stdout), as whisper-cli names outputs."""
+    from ._outputs import output_base
+
+    planned = []
+    for i, item in enumerate(items):
+        of_value = settings.output_files[i] if i < len(settings.output_files) else None
+        if of_value is None and item.is_stdin:
+            of_value = "-"  # whisper-cli: stdin input writes to stdout unless -of says otherwise
+        base = None if of_value == "-" else output_base(item.name, of_value, settings.output_dir, settings.strip_ext)
+        planned.append(_Input(item.name, base, AudioError(item.error) if item.error else None))
+    return planned
+
+
+def _check_output_dirs(inputs: list[_Input], options: TranscribeOptions, *, create: str | None) -> list[_Input]:
+    """Probe each output directory once, before any work; ``--output-dir`` is created (with parents).
+
+    A directory that cannot be written fails every input that writes there: the reason is
+    reported once, and if no input is left the run stops with that error.
+    """
+    from ..fileio import ensure_writable_dir
+
+    if create is not None:
+        ensure_writable_dir(create, create=True)
+    if not options.formats:
+        return inputs
+    bad: dict[str, OutputError] = {}
+    for directory in sorted({os.path.dirname(i.output_base) or "." for i in inputs
+                             if i.output_base is not None and not i.error}):
+        try:
+            ensure_writable_dir(directory)
+        except OutputError as exc:
+            bad[directory] = exc
+    if not bad:
+        return inputs
+    usable = [i for i in inputs if i.output_base is None or (os.path.dirname(i.output_base) or ".") not in bad]
+    if not any(not i.error for i in usable):
+        raise next(iter(bad.values()))
+    for exc in bad.values():
+        err(f"whispercli: error: {exc}")
+    return [i if i in usable else _Input(i.name, i.output_base, bad[os.path.dirname(i.output_base) or "."], True)
+            for i in inputs]
 
 
 def _load_while_importing(load):
@@ -335,7 +323,7 @@ def _load_while_importing(load):
     loader.start()
     import importlib
 
-    for module in ("audio", "transcribe", "writers", "writers.live", "cli._outputs"):
+    for module in ("audio", "transcribe", "job", "writers", "writers.live", "system"):
         importlib.import_module(f"whispercli.{module}")
     loader.join()
     if "error" in outcome:
@@ -343,183 +331,107 @@ def _load_while_importing(load):
     return outcome["model"]
 
 
-@dataclass(frozen=True)
-class _Job:
-    name: str
-    of_value: str | None
-    error: str | None
+class _Runner:
+    """Runs :func:`whispercli.job.run_job` per input and does the terminal's part."""
 
+    def __init__(self, model, model_label: str, options: TranscribeOptions, settings: RunSettings, progress) -> None:
+        self.model = model
+        self.model_label = model_label
+        self.options = options
+        self.settings = settings
+        self.progress = progress
 
-def _run_sequential(jobs, model, model_path, params, formats, o, progress) -> list:
-    """Inputs one after another; each result is audio seconds, None (skipped) or the error."""
-    results: list = []
-    for job in jobs:
-        results.append(_guarded(job, model, model_path, params, formats, o, progress, live=True, abort=None))
-    return results
+    def sequential(self, inputs: list[_Input]) -> list:
+        """Inputs one after another; each result is audio seconds, None (skipped) or the error."""
+        return [self._guarded(item, live=True, abort=None) for item in inputs]
 
+    def parallel(self, inputs: list[_Input]) -> list:
+        """``--jobs N``: N inputs at once on the one model, each with its own whisper_state.
 
-def _run_parallel(jobs, model, model_path, params, formats, o, progress) -> list:
-    """``--jobs N``: N inputs at once on the one model, each with its own whisper_state.
+        The threads are split between the jobs.  Each file's live lines are printed as
+        one block when it finishes, so files never interleave on stdout.  Ctrl-C sets a
+        flag every running transcription polls, then exits 130 like the sequential path.
+        """
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
-    The threads are split between the jobs.  Each file's live lines are printed as
-    one block when it finishes, so files never interleave on stdout.  Ctrl-C sets a
-    flag every running transcription polls, then exits 130 like the sequential path.
-    """
-    import threading
-    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+        n_jobs = min(self.settings.jobs, len(inputs))
+        self.options = self.options.replace(threads=max(1, self.options.threads // n_jobs))
+        stop = threading.Event()
+        results: list = [None] * len(inputs)
+        with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="whispercli-job") as pool:
+            futures = {pool.submit(self._guarded, item, live=False, abort=stop.is_set): i
+                       for i, item in enumerate(inputs)}
+            pending = set(futures)
+            try:
+                while pending:
+                    finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        results[futures[future]] = future.result()
+            except BaseException:
+                stop.set()
+                for future in pending:
+                    future.cancel()
+                wait(pending)
+                raise
+        return results
 
-    n_jobs = min(o["jobs"], len(jobs))
-    job_params = params.with_options(n_threads=max(1, o["threads"] // n_jobs))
-    stop = threading.Event()
-    results: list = [None] * len(jobs)
-    with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="whispercli-job") as pool:
-        futures = {
-            pool.submit(_guarded, job, model, model_path, job_params, formats, o, progress,
-                        live=False, abort=stop.is_set): i
-            for i, job in enumerate(jobs)
-        }
-        pending = set(futures)
+    def _guarded(self, item: _Input, *, live: bool, abort):
+        """One input; a failure of this input is returned (and reported), not raised."""
+        if item.error is not None:
+            if not item.reported:
+                err(f"whispercli: error: {item.error}")
+            return item.error
         try:
-            while pending:
-                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    results[futures[future]] = future.result()
-        except BaseException:
-            stop.set()
-            for future in pending:
-                future.cancel()
-            wait(pending)
-            raise
-    return results
+            return self._one(item, live=live, abort=abort)
+        except (AudioError, OutputError) as exc:
+            err(f"whispercli: error: {exc}")
+            return exc
 
+    def _one(self, item: _Input, *, live: bool, abort) -> float | None:
+        from ..job import JobHooks, outputs_exist, run_job
+        from ..writers import write_format
+        from ..writers.live import LiveOptions, LivePrinter
 
-def _guarded(job, model, model_path, params, formats, o, progress, *, live: bool, abort):
-    """One input; a failure of this input is returned (and reported), not raised."""
-    if job.error:
-        err(f"whispercli: error: {job.error}")
-        return AudioError(job.error)
-    try:
-        return _one_input(model, model_path, job.name, job.of_value, params, formats, o, progress,
-                          live=live, abort=abort)
-    except (AudioError, OutputError) as exc:
-        err(f"whispercli: error: {exc}")
-        return exc
-
-
-def _one_input(model, model_path, name, of_value, params, formats, o, progress, *, live: bool, abort) -> float | None:
-    import numpy as np
-
-    from ..audio import load_audio
-    from ..diarize import estimate_speakers
-    from ..writers import FORMATS, OutputContext
-    from ..writers.live import LiveOptions, LivePrinter
-    from ._outputs import atomic_output, check_writable_dir, output_base
-
-    is_stdin = name == "-"
-    if of_value is None and is_stdin:
-        of_value = "-"  # whisper-cli: stdin input writes to stdout unless -of says otherwise
-    to_stdout = of_value == "-"
-    base = output_base(name, of_value, o["output_dir"], o["strip_ext"])
-    if not to_stdout:
-        targets = [base + FORMATS[f].extension for f in formats]
-        if o["skip_existing"] and targets and all(os.path.exists(t) for t in targets):
-            err(f"whispercli: skipping {name!r}: outputs exist")
+        o = self.options
+        if self.settings.skip_existing and item.output_base is not None and outputs_exist(item.output_base, o.formats):
+            err(f"whispercli: skipping {item.name!r}: outputs exist")
             return None
-        for target in targets:
-            check_writable_dir(target)
+        printer = LivePrinter(LiveOptions(
+            no_timestamps=o.no_timestamps, diarize=o.diarize, print_colors=o.print_colors,
+            print_confidence=o.print_confidence, print_special=o.print_special, tinydiarize=o.tinydiarize,
+            compat=o.compat,
+        ))
+        held: list[bytes] = []  # --jobs: this file's lines, printed as one block at the end
+        task = None
 
-    stereo = None
-    if o["diarize"]:
-        stereo = load_audio(name, stereo=True)
-        samples = np.ascontiguousarray(stereo[:, 0] + stereo[:, 1])
-    else:
-        samples = load_audio(name)
-    audio_s = len(samples) / 16000.0
-    task = progress.start_file(name, audio_s)
+        def on_audio(audio_s: float) -> None:
+            nonlocal task
+            task = self.progress.start_file(item.name, audio_s)
 
-    printer = LivePrinter(LiveOptions(
-        no_timestamps=o["no_timestamps"], diarize=o["diarize"], print_colors=o["print_colors"],
-        print_confidence=o["print_confidence"], print_special=o["print_special"], tinydiarize=o["tinydiarize"],
-        compat=o["compat"],
-    ))
-    held: list[bytes] = []  # --jobs: this file's lines, printed as one block at the end
+        def on_segment(seg, speaker) -> None:
+            line = printer.segment(seg, speaker)
+            if live:
+                self.progress.print_stdout(line)
+            else:
+                held.append(line)
 
-    def on_segment(seg) -> None:
-        speaker = estimate_speakers(stereo, [seg])[0] if stereo is not None else None
-        line = printer.segment(seg, speaker)
-        if not live:
-            held.append(line)
-            return
-        if progress.live:
-            progress.console.file.flush()
-        sys.stdout.buffer.write(line)
-        sys.stdout.buffer.flush()
-
-    try:
-        if o["processors"] > 1:
-            from ..transcribe import transcribe_parallel
-
-            err(f"whispercli: warning: -p {o['processors']}: the audio is split into chunks; "
+        hooks = JobHooks(on_audio=on_audio, on_segment=None if item.output_base is None else on_segment,
+                         on_progress=lambda pct: task.update(pct), abort=abort)
+        if o.processors > 1:
+            err(f"whispercli: warning: -p {o.processors}: the audio is split into chunks; "
                 "quality may drop at the split points")
-            transcript = transcribe_parallel(
-                model, samples, params, o["processors"],
-                on_segment=None if to_stdout else on_segment, on_progress=task.update,
-            )
-        else:
-            transcript = model.transcribe(
-                samples, params, on_segment=None if to_stdout else on_segment, on_progress=task.update,
-                abort=abort,
-            )
-    except BaseException:
-        progress.finish_file(task, False)
-        raise
-    if transcript.aborted:
-        progress.finish_file(task, False)
-        raise TranscriptionAborted("interrupted", transcript)
-    progress.finish_file(task, True)
-    if held:
-        sys.stdout.buffer.write(b"".join(held))
-        sys.stdout.buffer.flush()
-    if o["detect_language"]:
-        err(f"whispercli: {name}: detected language: {transcript.language}")
-
-    ctx = OutputContext(
-        input_path=name,
-        output_base=base,
-        model_path=str(o["model"] if o["model"] is not None else model_path),
-        language_arg=params.language or "auto",
-        translate=params.translate,
-        system_info=_system_info(),
-        model_info=model.info,
-        n_samples=len(samples),
-        speakers=estimate_speakers(stereo, transcript.segments) if stereo is not None else None,
-        tinydiarize=o["tinydiarize"],
-        offset_n=o["offset_n"],
-        font_path=o["font_path"],
-        max_len=o["max_len"],
-        compat=o["compat"],
-    )
-    if to_stdout:
-        if not formats:
-            err("whispercli: warning: '--output-file -' used without any --output-* format: nothing written")
-        for extra in formats[1:]:
-            err(f"whispercli: warning: only one format can go to stdout; {extra} not written")
-        if formats:
-            FORMATS[formats[0]].write(transcript, sys.stdout.buffer, ctx)
+        try:
+            result = run_job(self.model, item.name, o, input_name=item.name, output_base=item.output_base,
+                             model_label=self.model_label, hooks=hooks)
+        except BaseException:
+            self.progress.finish_file(task, False)
+            raise
+        self.progress.finish_file(task, True)
+        if held:
+            self.progress.print_stdout(b"".join(held))
+        if o.detect_language:
+            err(f"whispercli: {item.name}: detected language: {result.transcript.language}")
+        if item.output_base is None and o.formats:
+            write_format(o.formats[0], result.transcript, sys.stdout.buffer, result.context)
             sys.stdout.buffer.flush()
-        return audio_s
-    for fmt in formats:
-        with atomic_output(base + FORMATS[fmt].extension) as fp:
-            FORMATS[fmt].write(transcript, fp, ctx)
-    return audio_s
-
-
-_SYSTEM_INFO: list[str] = []
-
-
-def _system_info() -> str:
-    if not _SYSTEM_INFO:
-        from .. import _native
-
-        _SYSTEM_INFO.append(_native.system_info())
-    return _SYSTEM_INFO[0]
+        return result.audio_s
