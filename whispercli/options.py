@@ -225,7 +225,7 @@ def to_full_params(options: TranscribeOptions) -> FullParams:
         grammar_rule=o.grammar_rule if use_grammar else None,
         grammar_penalty=o.grammar_penalty,
         vad=o.vad,
-        vad_model_path=o.vad_model,
+        vad_model_path=o.vad_model or None,
         vad_threshold=o.vad_threshold,
         vad_min_speech_duration_ms=o.vad_min_speech_duration_ms,
         vad_min_silence_duration_ms=o.vad_min_silence_duration_ms,

@@ -77,6 +77,10 @@ CASES = {
     "auto": ("base", "de", ["-l", "auto"], []),
     "pc": ("tiny.en", "jfk", ["-pc"], []),
     "confidence": ("tiny.en", "jfk", ["--print-confidence"], []),
+    "p2": ("tiny.en", "en", ["-p", "2"], []),
+    "grammar": ("tiny.en", "jfk", ["--grammar", 'root ::= (" ask" | " not" | " what" | " your" | " country" | " can"'
+                                   ' | " do" | " for" | " you")+ "."', "--grammar-rule", "root"], []),
+    "tdrz": ("tiny.en", "jfk", ["-tdrz"], []),
 }
 
 

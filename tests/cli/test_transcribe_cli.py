@@ -255,6 +255,86 @@ def test_missing_output_directory(cli, jfk_wav, tmp_path):
     assert "does not exist" in one_line(proc.stderr)
 
 
+def test_output_dir_is_created_with_its_parents(cli, jfk_wav, tmp_path):
+    out = tmp_path / "a" / "b" / "subs"
+    proc = cli("transcribe", "-m", "tiny.en", "-np", "-otxt", "-x", "--output-dir", out, jfk_wav)
+    assert proc.returncode == ExitStatus.OK, proc.stderr
+    assert words((out / "jfk.txt").read_text()) == JFK_WORDS
+
+
+def test_an_error_for_every_input_is_reported_once(cli, jfk_wav, hostile, tmp_path):
+    inputs = [jfk_wav, hostile / "silence.wav", hostile / "short.wav"]
+    unwritable = "/sys/whispercli-test" if os.geteuid() == 0 else "/proc/whispercli-test"
+    proc = cli("transcribe", "-m", "tiny.en", "-otxt", "--output-dir", unwritable, *inputs)
+    assert proc.returncode == ExitStatus.OUTPUT
+    assert "cannot create output directory" in one_line(proc.stderr)  # once, not once per input
+    assert proc.stdout == b""
+
+
+def test_skip_existing_keeps_finished_outputs(cli, jfk_wav, tmp_path):
+    first = cli("transcribe", "-m", "tiny.en", "-np", "-otxt", "-osrt", "-x", "--output-dir", tmp_path, jfk_wav)
+    assert first.returncode == ExitStatus.OK
+    (tmp_path / "jfk.txt").write_text("kept\n")
+    skipped = cli("transcribe", "-m", "tiny.en", "-np", "-otxt", "-osrt", "-x", "--output-dir", tmp_path,
+                  "--skip-existing", jfk_wav)
+    assert skipped.returncode == ExitStatus.OK
+    assert "skipping" in one_line(skipped.stderr) and skipped.stdout == b""
+    assert (tmp_path / "jfk.txt").read_text() == "kept\n"
+    # one selected output missing: the input is done again
+    partial = cli("transcribe", "-m", "tiny.en", "-np", "-otxt", "-ovtt", "-x", "--output-dir", tmp_path,
+                  "--skip-existing", jfk_wav)
+    assert partial.returncode == ExitStatus.OK and partial.stderr == b""
+    assert words((tmp_path / "jfk.txt").read_text()) == JFK_WORDS
+    assert (tmp_path / "jfk.vtt").read_text().startswith("WEBVTT")
+
+
+#: Only these words (and a final period) may be decoded: jfk.wav then loses "and so my fellow Americans".
+JFK_GRAMMAR = 'root ::= (" ask" | " not" | " what" | " your" | " country" | " can" | " do" | " for" | " you")+ "."'
+
+
+def test_grammar_constrains_the_output(cli, jfk_wav, tmp_path):
+    grammar = tmp_path / "jfk.gbnf"
+    grammar.write_text(JFK_GRAMMAR + "\n")
+    free = cli("transcribe", "-m", "tiny.en", "-np", "-nt", jfk_wav)
+    constrained = cli("transcribe", "-m", "tiny.en", "-np", "-nt", "--grammar", grammar, "--grammar-rule", "root",
+                      jfk_wav)
+    assert free.returncode == constrained.returncode == ExitStatus.OK
+    allowed = {"ask", "not", "what", "your", "country", "can", "do", "for", "you"}
+    assert "americans" in words(free.stdout.decode()).split()
+    got = words(constrained.stdout.decode()).split()
+    assert got and set(got) <= allowed, got
+
+
+def test_processors_split_the_audio_and_keep_the_text(cli, speak, tmp_path):
+    text = " ".join([SENTENCE] * 4)
+    audio = speak(text)
+    one = cli("transcribe", "-m", "tiny.en", "-np", "-osrt", "-of", tmp_path / "p1", audio)
+    two = cli("transcribe", "-m", "tiny.en", "-np", "-osrt", "-p", "2", "-of", tmp_path / "p2", audio)
+    assert one.returncode == two.returncode == ExitStatus.OK
+    assert "-p 2: the audio is split into chunks" in one_line(two.stderr)
+    srt = (tmp_path / "p2.srt").read_text()
+    starts = [line.split(" --> ")[0] for line in srt.splitlines() if " --> " in line]
+    assert len(starts) >= 2 and starts == sorted(starts)  # the second chunk's times are shifted into place
+    assert wer(text, _srt_text(srt)) < 0.3
+    assert wer(_srt_text((tmp_path / "p1.srt").read_text()), _srt_text(srt)) < 0.3
+
+
+def _srt_text(srt: str) -> str:
+    return " ".join(cue.split("\n", 2)[2] for cue in srt.strip().split("\n\n"))
+
+
+def test_tinydiarize_flag_reaches_the_decoder_and_the_outputs(cli, jfk_wav, tmp_path):
+    # tiny.en is no -tdrz model, so no turn is found, but the flag must parse and every writer cope
+    proc = cli("transcribe", "-m", "tiny.en", "-tdrz", "-np", "-oj", "-otxt", "-of", tmp_path / "t", jfk_wav)
+    assert proc.returncode == ExitStatus.OK, proc.stderr
+    import json
+
+    segments = json.loads((tmp_path / "t.json").read_text())["transcription"]
+    assert segments and all(seg["speaker_turn_next"] is False for seg in segments)
+    assert "[SPEAKER_TURN]" not in proc.stdout.decode()
+    assert words((tmp_path / "t.txt").read_text()) == JFK_WORDS
+
+
 # --------------------------------------------------------------------------- usage and model errors
 
 

@@ -1,0 +1,60 @@
+"""whispercli.options: one record, validated in one place, with one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from whispercli.errors import UsageError
+from whispercli.options import FORMAT_NAMES, TranscribeOptions, for_model, parse_formats, validate
+
+
+def test_formats_parse_in_whisper_cli_order_and_json_full_replaces_json():
+    assert parse_formats(["srt,TXT", " json ", "json-full", ""]) == ("txt", "srt", "json-full")
+    assert parse_formats(FORMAT_NAMES[::-1]) == tuple(f for f in FORMAT_NAMES if f != "json")
+    with pytest.raises(UsageError, match="unknown output format 'docx'"):
+        parse_formats(["txt,docx"])
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"language": "klingon"}, "unknown language 'klingon'"),
+    ({"diarize": True, "tinydiarize": True}, "cannot use both --diarize and --tinydiarize"),
+    ({"dtw": "huge"}, "unknown DTW preset 'huge'"),
+    ({"threads": 0}, "--threads and --processors must be at least 1"),
+    ({"processors": 0}, "--threads and --processors must be at least 1"),
+    ({"beam_size": 0}, "--beam-size and --best-of must be at least 1"),
+    ({"offset_t_ms": -5}, "cannot be negative"),
+    ({"formats": ("txt", "docx")}, "unknown output format 'docx'"),
+    ({"vad": True}, "--vad needs a VAD model"),
+    ({"vad": True, "vad_model": "/nonexistent/vad.bin"}, "VAD model not found"),
+    ({"formats": ("wts",), "font_path": "/nonexistent.ttf"}, "font not found"),
+    ({"grammar": "root ::= (", "grammar_rule": "root"}, "failed to parse grammar"),
+])
+def test_bad_combinations_are_one_usage_error(changes, message):
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace("-", r"\-")) as info:
+        validate(TranscribeOptions().replace(**changes))
+    assert "\n" not in str(info.value)
+
+
+def test_validate_normalises_language_and_reads_the_grammar_file(tmp_path):
+    grammar = tmp_path / "yesno.gbnf"
+    grammar.write_text('root ::= " yes" | " no"\n')
+    checked = validate(TranscribeOptions(language="DE", grammar=str(grammar), grammar_rule="root"))
+    assert checked.language == "de"
+    assert checked.grammar == 'root ::= " yes" | " no"\n'
+    # a server must not let a form field name one of its files: then the value is GBNF text
+    with pytest.raises(UsageError, match="failed to parse grammar"):
+        validate(TranscribeOptions(grammar=str(grammar), grammar_rule="root"), read_files=False)
+
+
+def test_unknown_option_name_is_a_usage_error():
+    with pytest.raises(UsageError, match="unknown option.*beam_width"):
+        TranscribeOptions().replace(beam_width=3)
+
+
+def test_english_only_model_forces_english_with_one_warning():
+    options, warnings = for_model(TranscribeOptions(language="de", translate=True), multilingual=False)
+    assert (options.language, options.translate) == ("en", False)
+    assert warnings == ["model is not multilingual, ignoring language and translation options"]
+    assert for_model(TranscribeOptions(), multilingual=False) == (TranscribeOptions(), [])
+    multi = TranscribeOptions(language="de", translate=True)
+    assert for_model(multi, multilingual=True) == (multi, [])
