@@ -54,6 +54,10 @@ class DownloadError(WhisperCliError):
     """A model download failed or produced a file with the wrong checksum."""
 
 
+class ClusterError(WhisperCliError):
+    """The Dask cluster cannot be reached or used, or a worker died on every try of an input."""
+
+
 class UsageError(WhisperCliError):
     """An option value is invalid (unknown language, bad preset, ...)."""
 

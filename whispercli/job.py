@@ -8,6 +8,7 @@ their own I/O (a terminal, an HTTP body, bytes shipped to a worker) through
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Callable
@@ -87,8 +88,7 @@ def run_job(
     what it needs with :meth:`JobResult.render`.  ``model_label`` is the model as the user
     named it (JSON ``params.model``).
     """
-    from .fileio import atomic_write, ensure_writable_dir
-    from .writers import FORMATS
+    from .fileio import ensure_writable_dir
 
     options, _ = for_model(options, multilingual=model.is_multilingual)  # clients warn; the job just obeys
     if output_base is not None and options.formats:
@@ -100,14 +100,31 @@ def run_job(
     name = input_name if input_name is not None else (source if isinstance(source, str) else "<audio>")
     context = output_context(model, transcript, options, stereo=stereo, n_samples=len(samples),
                              input_name=name, output_base=output_base or name, model_label=model_label)
-    written: list[str] = []
+    result = JobResult(transcript, context, options.formats)
     if output_base is not None:
-        for fmt in options.formats:
-            path = output_base + FORMATS[fmt].extension
-            with atomic_write(path) as fp:
-                FORMATS[fmt].write(transcript, fp, context)
-            written.append(path)
-    return JobResult(transcript, context, options.formats, tuple(written))
+        result = write_outputs(result, output_base)
+    return result
+
+
+def write_outputs(result: JobResult, output_base: str) -> JobResult:
+    """Write ``result``'s formats to ``output_base + extension``, each atomically (a reader never sees
+    half a file; a failure leaves no partial file).  Returns the result with the paths written.
+
+    Also how a client writes a result that was computed elsewhere (a cluster worker).
+    """
+    from .fileio import atomic_write
+    from .writers import FORMATS
+
+    context = result.context
+    if context.output_base != output_base:
+        context = dataclasses.replace(context, output_base=output_base)
+    written: list[str] = []
+    for fmt in result.formats:
+        path = output_base + FORMATS[fmt].extension
+        with atomic_write(path) as fp:
+            FORMATS[fmt].write(result.transcript, fp, context)
+        written.append(path)
+    return dataclasses.replace(result, context=context, written=tuple(written))
 
 
 def _decode(source, options: TranscribeOptions):

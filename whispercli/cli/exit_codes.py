@@ -13,6 +13,7 @@ class ExitStatus(enum.IntEnum):
     AUDIO = 4  # input missing or undecodable
     OUTPUT = 5  # an output file or directory is not writable
     DOWNLOAD = 6  # download failed or the checksum did not match
+    CLUSTER = 7  # --cluster: the scheduler cannot be reached, or workers died on every try of an input
     PARTIAL = 8  # several inputs: some failed (each reported), the others are done
     NATIVE = 10  # libwhisper failed while processing (whisper-cli uses 10 too)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); finished outputs are kept
@@ -28,6 +29,7 @@ def status_for(exc: BaseException) -> ExitStatus:
         (errors.AudioError, ExitStatus.AUDIO),
         (errors.OutputError, ExitStatus.OUTPUT),
         (errors.DownloadError, ExitStatus.DOWNLOAD),
+        (errors.ClusterError, ExitStatus.CLUSTER),
         (errors.TranscriptionAborted, ExitStatus.INTERRUPTED),
         (errors.NativeError, ExitStatus.NATIVE),
         (errors.BuildMismatchError, ExitStatus.ERROR),

@@ -136,6 +136,12 @@ def transcribe(
     processors: int = _opt(1, "--processors", "-p", panel=P_HW, help="Split the audio into N chunks processed in parallel."),
     jobs: int = _opt(1, "--jobs", "-j", panel=P_HW, min=1,
                      help="Transcribe N inputs at once on the one loaded model (threads are split between them)."),
+    cluster: Optional[str] = _opt(None, "--cluster", panel=P_HW, show_default=False, metavar="ADDRESS",
+                                  help="Run on a Dask cluster: tcp://HOST:8786 (a running scheduler) or local:N "
+                                       "(N local worker processes). Needs the cluster extra."),
+    cluster_shared: bool = _opt(False, "--cluster-shared", panel=P_HW,
+                                help="With --cluster: the workers read the inputs themselves (shared storage or "
+                                     "URLs) instead of receiving their bytes."),
     no_gpu: bool = _opt(False, "--no-gpu", "-ng", panel=P_HW, help="Disable the GPU."),
     device: int = _opt(int(os.environ.get("WHISPER_ARG_DEVICE", "0") or 0), "--device", "-dev", panel=P_HW,
                        help="GPU device index.", show_default="0, or $WHISPER_ARG_DEVICE"),
@@ -171,8 +177,8 @@ def transcribe(
     settings = RunSettings(
         inputs=tuple(files or ()) + tuple(inputs or ()), output_files=tuple(output_file or ()),
         output_dir=output_dir, strip_ext=strip_ext, skip_existing=skip_existing, shard=shard, model=model,
-        use_gpu=not no_gpu, gpu_device=device, flash_attn=flash_attn, jobs=jobs, no_prints=no_prints,
-        print_progress=print_progress,
+        use_gpu=not no_gpu, gpu_device=device, flash_attn=flash_attn, jobs=jobs, cluster=cluster,
+        cluster_shared=cluster_shared, no_prints=no_prints, print_progress=print_progress,
     )
     status = run(settings, options)
     if status:
@@ -197,6 +203,8 @@ class RunSettings:
     gpu_device: int = 0
     flash_attn: bool = True
     jobs: int = 1
+    cluster: str | None = None  # Dask scheduler address or "local:N"
+    cluster_shared: bool = False
     no_prints: bool = False
     print_progress: bool = False
 
@@ -222,6 +230,10 @@ def run(settings: RunSettings, options: TranscribeOptions) -> ExitStatus:
     to_stdout = any(item.output_base is None for item in inputs)
     if settings.jobs > 1 and to_stdout:
         raise UsageError("--jobs cannot be combined with output to stdout (-of - or stdin input)")
+    if settings.cluster is not None and to_stdout:
+        raise UsageError("--cluster cannot be combined with output to stdout (-of - or stdin input)")
+    if settings.cluster_shared and settings.cluster is None:
+        raise UsageError("--cluster-shared needs --cluster")
     if to_stdout:
         if not options.formats:
             err("whispercli: warning: '--output-file -' used without any --output-* format: nothing written")
@@ -229,24 +241,34 @@ def run(settings: RunSettings, options: TranscribeOptions) -> ExitStatus:
             err(f"whispercli: warning: only one format can go to stdout; {extra} not written")
     inputs = _check_output_dirs(inputs, options, create=settings.output_dir)
 
-    from ..model import Model
-    from ..models.registry import resolve_model
     from ._progress import make_progress
 
-    model_path = resolve_model(settings.model)
-    model = _load_while_importing(lambda: Model.load(model_path, use_gpu=settings.use_gpu,
-                                                     flash_attn=settings.flash_attn, gpu_device=settings.gpu_device,
-                                                     dtw=options.dtw or None))
-    options, warnings = for_model(options, multilingual=model.is_multilingual)
-    for warning in warnings:
-        err(f"whispercli: warning: {warning}")
-    model_label = str(settings.model if settings.model is not None else model_path)
-    progress = make_progress(len(inputs), no_prints=settings.no_prints, print_progress=settings.print_progress,
-                             stdout_is_output=to_stdout)
-    t_start = time.perf_counter()
-    with model, progress:
-        runner = _Runner(model, model_label, options, settings, progress)
-        results = runner.parallel(inputs) if settings.jobs > 1 else runner.sequential(inputs)
+    if settings.cluster is not None:
+        from ._cluster import run_cluster
+
+        progress = make_progress(len(inputs), no_prints=settings.no_prints, print_progress=settings.print_progress,
+                                 stdout_is_output=False)
+        t_start = time.perf_counter()
+        with progress:
+            results = run_cluster(settings, options, inputs, progress)
+    else:
+        from ..model import Model
+        from ..models.registry import resolve_model
+
+        model_path = resolve_model(settings.model)
+        model = _load_while_importing(lambda: Model.load(model_path, use_gpu=settings.use_gpu,
+                                                         flash_attn=settings.flash_attn,
+                                                         gpu_device=settings.gpu_device, dtw=options.dtw or None))
+        options, warnings = for_model(options, multilingual=model.is_multilingual)
+        for warning in warnings:
+            err(f"whispercli: warning: {warning}")
+        model_label = str(settings.model if settings.model is not None else model_path)
+        progress = make_progress(len(inputs), no_prints=settings.no_prints,
+                                 print_progress=settings.print_progress, stdout_is_output=to_stdout)
+        t_start = time.perf_counter()
+        with model, progress:
+            runner = _Runner(model, model_label, options, settings, progress)
+            results = runner.parallel(inputs) if settings.jobs > 1 else runner.sequential(inputs)
     wall_s = time.perf_counter() - t_start
 
     failures = [r for r in results if isinstance(r, WhisperCliError)]
@@ -408,17 +430,12 @@ class _Runner:
     def _one(self, item: _Input, *, live: bool, abort) -> float | None:
         from ..job import JobHooks, outputs_exist, run_job
         from ..writers import write_format
-        from ..writers.live import LiveOptions, LivePrinter
 
         o = self.options
         if self.settings.skip_existing and item.output_base is not None and outputs_exist(item.output_base, o.formats):
             err(f"whispercli: skipping {item.name!r}: outputs exist")
             return None
-        printer = LivePrinter(LiveOptions(
-            no_timestamps=o.no_timestamps, diarize=o.diarize, print_colors=o.print_colors,
-            print_confidence=o.print_confidence, print_special=o.print_special, tinydiarize=o.tinydiarize,
-            compat=o.compat,
-        ))
+        printer = live_printer(o)
         held: list[bytes] = []  # --jobs: this file's lines, printed as one block at the end
         task = None
 
@@ -453,3 +470,14 @@ class _Runner:
             write_format(o.formats[0], result.transcript, sys.stdout.buffer, result.context)
             sys.stdout.buffer.flush()
         return result.audio_s
+
+
+def live_printer(o: TranscribeOptions):
+    """The stdout segment lines whisper-cli prints as it decodes, for these options."""
+    from ..writers.live import LiveOptions, LivePrinter
+
+    return LivePrinter(LiveOptions(
+        no_timestamps=o.no_timestamps, diarize=o.diarize, print_colors=o.print_colors,
+        print_confidence=o.print_confidence, print_special=o.print_special, tinydiarize=o.tinydiarize,
+        compat=o.compat,
+    ))
