@@ -41,34 +41,13 @@ from __future__ import annotations
 from .checks import check_what, parse_threads
 from .host import bench_config, parse_system_info, system_info
 from .kernels import bench_memcpy, bench_mul_mat, parse_memcpy, parse_mul_mat
-from .records import (
-    BATCH,
-    N_BATCHD_CALLS,
-    N_DECODE,
-    N_PROMPT_CALLS,
-    PHASES,
-    PROMPT,
-    WHAT_NAMES,
-    WHISPER_RUNS,
-    AudioBench,
-    BenchProgress,
-    BenchReport,
-    MemcpyRow,
-    MulMatCell,
-    PhaseStat,
-    ProgressCallback,
-    Stat,
-    SystemInfo,
-    TextBench,
-    WhisperBench,
-)
+from .records import *  # noqa: F403 - the records are the package's API (records.__all__)
+from .records import __all__ as _records_all
 from .runs import bench_audio, bench_whisper, model_display_name, run
 from .timings import RunTimings, parse_timings, read_timings
 
 __all__ = [
-    "BATCH", "N_BATCHD_CALLS", "N_DECODE", "N_PROMPT_CALLS", "PHASES", "PROMPT", "WHAT_NAMES", "WHISPER_RUNS",
-    "AudioBench", "BenchProgress", "BenchReport", "MemcpyRow", "MulMatCell", "PhaseStat", "ProgressCallback",
-    "RunTimings", "Stat", "SystemInfo", "TextBench", "WhisperBench",
+    *_records_all, "RunTimings",
     "bench_audio", "bench_config", "bench_memcpy", "bench_mul_mat", "bench_whisper", "check_what",
     "model_display_name", "parse_memcpy", "parse_mul_mat", "parse_system_info", "parse_threads", "parse_timings",
     "read_timings", "run", "system_info",

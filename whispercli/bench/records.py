@@ -10,6 +10,12 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+__all__ = [
+    "BATCH", "N_BATCHD_CALLS", "N_DECODE", "N_PROMPT_CALLS", "PHASES", "PROMPT", "WHAT_NAMES", "WHISPER_RUNS",
+    "AudioBench", "BenchProgress", "BenchReport", "MemcpyRow", "MulMatCell", "PhaseStat", "ProgressCallback",
+    "Stat", "SystemInfo", "TextBench", "WhisperBench",
+]
+
 #: ``-w`` values, as whisper-bench names them.
 WHAT_NAMES = {0: "whisper", 1: "memcpy", 2: "ggml_mul_mat"}
 
