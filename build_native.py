@@ -5,7 +5,8 @@
 2. CMake: libwhisper + ggml as static, position-independent libraries in a build
    directory keyed by source + options, so rebuilds are incremental.
 3. cffi API mode: ``whispercli._whisper_cffi`` compiled from ``whispercli/_cdef.py``
-   and linked against those static libraries (no shared library at run time).
+   (the declarations) and ``native/*.cpp`` (our shims), and linked against those
+   static libraries (no shared library at run time).
 
 Used by setuptools (``cffi_modules=["build_native.py:make_ffi"]``) and by hand::
 
@@ -54,6 +55,7 @@ KEEP_IN_PIN_DIR = {"pin.json", "README.md"}
 REQUIRED_FILES = ("include/whisper.h", "src/whisper.cpp", "ggml/include/ggml.h", "CMakeLists.txt")
 MODULE_NAME = "whispercli._whisper_cffi"
 PATCH_DIR = ROOT / "patches"
+NATIVE_DIR = ROOT / "native"  # our C++ shims: whispercli_shims.h and one .cpp per concern
 
 
 class BuildError(RuntimeError):
@@ -361,7 +363,32 @@ def link_args(bdir: Path) -> list[str]:
     return ["-Wl,--start-group", *map(str, static_libraries(bdir)), "-Wl,--end-group", *system_link_args(bdir)]
 
 
-def make_ffi(extra_link_args: list[str] | None = None):
+def native_sources(absolute: bool = False) -> list[str]:
+    """``native/*.cpp``: relative to the project for setuptools (which refuses absolute
+    source paths), absolute for :meth:`FFI.compile` (which runs in its tmpdir)."""
+    files = sorted(NATIVE_DIR.glob("*.cpp"))
+    return [str(f) if absolute else f.relative_to(ROOT).as_posix() for f in files]
+
+
+def include_dirs(src: Path) -> list[str]:
+    """Where the module's and the shims' headers are: libwhisper's, ggml's, whisper.cpp's
+    examples (the grammar parser and the quantizer that native/ compiles in) and native/."""
+    return [str(src / "include"), str(src / "ggml" / "include"), str(src / "examples"), str(NATIVE_DIR)]
+
+
+def _version_stamp(version: str, opts: list[str]) -> str:
+    """The two constants ``_native`` checks and reports (generated: they name this build)."""
+    patches = [p.stem for p in patch_files()]
+    build_info = f"whisper.cpp {version}; cmake {' '.join(o for o in opts if o.startswith('-DGGML'))}"
+    if patches:
+        build_info += f"; patches: {', '.join(patches)}"
+    return (
+        f'static const char * const WHISPERCLI_PACKAGE_VERSION = "{package_version()}";\n'
+        f'static const char * const WHISPERCLI_BUILD_INFO = "{build_info.replace(chr(34), chr(39))}";\n'
+    )
+
+
+def make_ffi(extra_link_args: list[str] | None = None, absolute_sources: bool = False):
     """The configured cffi FFI builder (no side effects: paths only).
 
     setuptools calls this at every build stage, so the CMake build itself runs in
@@ -377,19 +404,13 @@ def make_ffi(extra_link_args: list[str] | None = None):
     cdef = load_cdef()
     ffibuilder = FFI()
     ffibuilder.cdef(cdef.TYPES + cdef.FUNCTIONS)
-    patches = [p.stem for p in patch_files()]
-    build_info = f"whisper.cpp {version}; cmake {' '.join(o for o in opts if o.startswith('-DGGML'))}"
-    if patches:
-        build_info += f"; patches: {', '.join(patches)}"
-    customizations = cdef.CUSTOMIZATIONS.format(
-        package_version=package_version(), build_info=build_info.replace('"', "'")
-    )
     ffibuilder.set_source(
         MODULE_NAME,
-        cdef.INCLUDES + cdef.signature_checks(ffibuilder) + customizations,
+        cdef.INCLUDES + cdef.signature_checks(ffibuilder) + _version_stamp(version, opts),
         source_extension=".cpp",
-        include_dirs=[str(src / "include"), str(src / "ggml" / "include"), str(src / "examples")],
-        extra_compile_args=["-std=c++17", "-O2"],
+        sources=native_sources(absolute_sources),
+        include_dirs=include_dirs(src),
+        extra_compile_args=["-std=c++17", "-O2", "-Wall"],
         extra_link_args=extra_link_args or [],
     )
     return ffibuilder
@@ -397,7 +418,7 @@ def make_ffi(extra_link_args: list[str] | None = None):
 
 def build_in_place() -> Path:
     _src, bdir, _opts = build_libraries()
-    ffibuilder = make_ffi(link_args(bdir))
+    ffibuilder = make_ffi(link_args(bdir), absolute_sources=True)
     tmpdir = ROOT / "build" / "cffi"
     tmpdir.mkdir(parents=True, exist_ok=True)
     so = ffibuilder.compile(tmpdir=str(tmpdir), verbose=False)

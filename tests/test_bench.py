@@ -1,9 +1,9 @@
 """``whispercli bench`` against whisper.cpp's own ``whisper-bench`` built from the same source.
 
-Real model (tiny.en), real whisper-bench, real audio (jfk.wav); 2 threads.  The only
-timing check is the loose cross-check with whisper-bench (0.5x - 2x); everything
-else checks shapes, fields and text.  ``-w 2`` takes over a minute per program on 2
-cores, so its structure test runs only with ``WHISPERCLI_SLOW_TESTS=1``.
+Real model (tiny.en), real whisper-bench, real audio (jfk.wav); 2 threads.  No test
+asserts a timing: shapes, fields, run counts and text only (how close our figures are
+to whisper-bench's is benchmarks/bench_agreement.py).  ``-w 2`` takes over a minute per
+program on 2 cores, so its structure test runs only with ``WHISPERCLI_SLOW_TESTS=1``.
 """
 
 from __future__ import annotations
@@ -110,31 +110,15 @@ def test_system_info(ours):
     assert ("AVX2" in s.config.split()) == ("AVX2 = 1" in s.system_info)
 
 
-def test_agrees_with_whisper_bench(ours, reference, whisper_bench, tiny_en_path):
-    """Same calls, same figures: ours / whisper-bench within 0.5x-2x for encode and decode ms per run."""
-    from whispercli import bench
+@pytest.mark.slow
+def test_counts_the_runs_whisper_bench_counts(ours, reference):
+    """Same calls as whisper-bench: it reports the run counts we claim, and the same phases ran.
 
+    (How close the figures are is a timing question: benchmarks/bench_agreement.py.)
+    """
     r = ours[0].results[0]
-    # whisper-bench counts the runs we claim to do.
     assert {p: reference[p][1] for p in ("encode", "decode", "batchd", "prompt")} == r.runs
-    mine = {"encode": r.encode_ms.median, "decode": r.decode_ms.median}
-    theirs = {p: reference[p][0] for p in mine}
-
-    def agree() -> bool:
-        return all(0.5 <= mine[p] / theirs[p] <= 2.0 for p in mine)
-
-    # A noisy neighbour (OpenMP threads spin, so a busy machine hurts a lot) can spoil one run:
-    # measure both again, up to twice, keeping each side's best figure.
-    for _ in range(2):
-        if agree():
-            break
-        again = bench.bench_whisper(tiny_en_path, threads=int(THREADS))
-        ref2 = run_whisper_bench(whisper_bench, tiny_en_path)
-        mine = {p: min(mine[p], getattr(again, f"{p}_ms").median) for p in mine}
-        theirs = {p: min(theirs[p], ref2[p][0]) for p in theirs}
-    print(f"\nencode ms/run: ours {mine['encode']:.2f}, whisper-bench {theirs['encode']:.2f}; "
-          f"decode ms/run: ours {mine['decode']:.2f}, whisper-bench {theirs['decode']:.2f}")
-    assert agree(), (mine, theirs)
+    assert all(reference[p][0] > 0 for p in r.runs)
 
 
 def test_markdown_row_is_bench_all_format(ours):
@@ -157,6 +141,7 @@ def test_markdown_row_is_bench_all_format(ours):
                         "    Bch5 |      PP |  Commit |")
 
 
+@pytest.mark.slow
 def test_cli_markdown_end_to_end(tiny_en_path):
     proc = whispercli("-m", str(tiny_en_path), "-t", THREADS, "-nfa", "--markdown")
     assert proc.returncode == 0, proc.stderr
@@ -202,11 +187,13 @@ def _same_structure(whisper_bench: Path, what: str) -> None:
     assert shape(ours_out) == shape(ref_err)
 
 
+@pytest.mark.slow
 def test_memcpy_has_whisper_bench_structure(whisper_bench):
     """-w 1: the same lines as whisper-bench (run side by side: only the structure is compared)."""
     _same_structure(whisper_bench, "1")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("WHISPERCLI_SLOW_TESTS", "") in ("", "0"),
                     reason="-w 2 takes over a minute on 2 cores; set WHISPERCLI_SLOW_TESTS=1")
 def test_mul_mat_has_whisper_bench_structure(whisper_bench):
@@ -242,7 +229,7 @@ def test_audio_json_repeat(tiny_en_path, jfk_wav):
     assert "country" in r["text"]
     assert len(r["total_ms"]["values"]) == 2 and r["total_ms"]["min"] <= r["total_ms"]["median"] <= r["total_ms"]["max"]
     assert r["rtf"]["median"] == pytest.approx(r["total_ms"]["median"] / 11000.0)
-    assert r["rtf"]["median"] < 5.0  # a sanity bound (tiny.en runs at ~0.2 here), not a speed requirement
+    assert r["rtf"]["median"] > 0
     assert r["mel_ms"]["median"] > 0
     assert r["encode"]["runs"]["median"] >= 1 and r["encode"]["per_run_ms"]["median"] > 0
     assert r["batchd"]["runs"]["median"] > 0  # beam search decodes its beams in batches

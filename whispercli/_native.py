@@ -6,6 +6,12 @@ functions that turn C results into Python values or typed errors.
 
 cffi releases the GIL around every call into libwhisper, so a long
 ``whisper_full_with_state`` in one thread does not block the others.
+
+One concern earns its size: this is the package's one boundary with C.  Every
+``ffi``/``lib`` use lives here, each a short translation from C values, return
+codes and callbacks to Python values and typed errors; the sections below follow
+the library's concerns (logs, contexts, full params and callbacks, results,
+benchmarking, quantizing), but none of them holds logic of its own.
 """
 
 from __future__ import annotations

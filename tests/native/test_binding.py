@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,39 +34,71 @@ def _load_build_native():
     return module
 
 
+def _compile(src: Path, *flags: str) -> subprocess.CompletedProcess:
+    build = _load_build_native()
+    includes = [f"-I{d}" for d in build.include_dirs(build.source_dir())]
+    cxx = shutil.which("c++") or shutil.which("g++")
+    return subprocess.run([cxx, "-std=c++17", *(flags or ["-fsyntax-only"]), *includes, str(src)],
+                          capture_output=True, text=True)
+
+
+def _without_cffi_callbacks(functions: str) -> str:
+    """The cdef minus the extern "Python" callbacks, which cffi itself defines ("Python+C" stays: a header declares it)."""
+    return "\n".join(line for line in functions.splitlines() if 'extern "Python" ' not in line)
+
+
 def _compile_checks(cdef_types: str, cdef_functions: str, tmp_path: Path) -> subprocess.CompletedProcess:
     from cffi import FFI
 
-    build = _load_build_native()
-    cdef = build.load_cdef()
+    cdef = _load_build_native().load_cdef()
     ffi = FFI()
     ffi.cdef(cdef_types + cdef_functions)
     src = tmp_path / "check.cpp"
     src.write_text(cdef.INCLUDES + cdef.signature_checks(ffi))
-    inc = build.source_dir()
-    cxx = shutil.which("c++") or shutil.which("g++")
-    return subprocess.run(
-        [cxx, "-std=c++17", "-fsyntax-only", f"-I{inc / 'include'}", f"-I{inc / 'ggml' / 'include'}",
-         f"-I{inc / 'examples'}", str(src)],
-        capture_output=True, text=True,
-    )
+    return _compile(src)
 
 
-def test_declared_signatures_match_whisper_h(tmp_path):
+def test_declared_signatures_match_the_headers(tmp_path):
     cdef = _load_build_native().load_cdef()
-    functions = "\n".join(line for line in cdef.FUNCTIONS.splitlines() if "extern \"Python\"" not in line)
-    proc = _compile_checks(cdef.TYPES, functions, tmp_path)
+    proc = _compile_checks(cdef.TYPES, _without_cffi_callbacks(cdef.FUNCTIONS), tmp_path)
     assert proc.returncode == 0, proc.stderr
 
 
-def test_a_drifted_signature_is_caught(tmp_path):
+def test_every_shim_is_checked():
+    """Each function native/whispercli_shims.h declares is in the cdef, and so under a static_assert."""
+    from cffi import FFI
+
     cdef = _load_build_native().load_cdef()
-    drifted = cdef.FUNCTIONS.replace("int whisper_lang_max_id(void);", "long whisper_lang_max_id(void);")
+    header = (ROOT / "native" / "whispercli_shims.h").read_text()
+    declared = set(re.findall(r"\b(_?whispercli_\w+)\s*\(", header))
+    ffi = FFI()
+    ffi.cdef(cdef.TYPES + cdef.FUNCTIONS)
+    checked = set(re.findall(r"cdef of (\w+) does not match whispercli_shims.h", cdef.signature_checks(ffi)))
+    assert len(declared) >= 10 and declared == checked
+
+
+@pytest.mark.parametrize("old, new, name, header", [
+    ("int whisper_lang_max_id(void);", "long whisper_lang_max_id(void);", "whisper_lang_max_id", "whisper.h"),
+    ("int whispercli_grammar_rule_id(struct whispercli_grammar * grammar, const char * rule);",
+     "int whispercli_grammar_rule_id(struct whispercli_grammar * grammar, char * rule);",
+     "whispercli_grammar_rule_id", "whispercli_shims.h"),
+    ('extern "Python+C" void _whispercli_log(enum ggml_log_level, const char *, void *);',
+     'extern "Python+C" void _whispercli_log(int, const char *, void *);', "_whispercli_log", "whispercli_shims.h"),
+])
+def test_a_drifted_signature_is_caught(tmp_path, old, new, name, header):
+    cdef = _load_build_native().load_cdef()
+    drifted = cdef.FUNCTIONS.replace(old, new)
     assert drifted != cdef.FUNCTIONS
-    functions = "\n".join(line for line in drifted.splitlines() if "extern \"Python\"" not in line)
-    proc = _compile_checks(cdef.TYPES, functions, tmp_path)
+    proc = _compile_checks(cdef.TYPES, _without_cffi_callbacks(drifted), tmp_path)
     assert proc.returncode != 0
-    assert "cdef of whisper_lang_max_id does not match whisper.h" in proc.stderr
+    assert f"cdef of {name} does not match {header}" in proc.stderr
+
+
+@pytest.mark.parametrize("source", sorted(p.name for p in (ROOT / "native").glob("*.cpp")))
+def test_native_sources_compile_without_warnings(source):
+    # A full compile (not -fsyntax-only): some warnings, such as unused functions, come later.
+    proc = _compile(ROOT / "native" / source, "-c", "-o", os.devnull, "-Wall", "-Wextra", "-Werror")
+    assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize("strategy", list(SamplingStrategy))

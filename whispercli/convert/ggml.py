@@ -1,0 +1,157 @@
+"""Writing the ggml file: header, mel filters, vocabulary and tensors, hashed on the way, atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Sequence
+
+import numpy as np
+
+from ..constants import GGML_MAGIC_U32
+from ..errors import ConversionError, OutputError
+from .ct2 import Ct2Model, PartedFile, find_model_files
+from .layout import FTYPE_F16, Hparams, Tensor, check_layout, read_hparams, tensor_plan
+from .mel import mel_filters
+from .vocab import vocab_bytes
+
+
+# whisper.cpp v1.9.1 models/README.md: SHA1 of every official ggml file.
+KNOWN_SHA1: dict[str, str] = {
+    "bd577a113a864445d4c299885e0cb97d4ba92b5f": "tiny",
+    "c78c86eb1a8faa21b369bcd33207cc90d64ae9df": "tiny.en",
+    "465707469ff3a37a2b9b8d8f89f2f99de7299dac": "base",
+    "137c40403d78fd54d454da0f9bd998f78703390c": "base.en",
+    "55356645c2b361a969dfd0ef2c5a50d530afd8d5": "small",
+    "db8a495a91d927739e50b3fc1cc4c6b8f6c2d022": "small.en",
+    "b6c6e7e89af1a35c08e6de56b66ca6a02a2fdfa1": "small.en-tdrz",
+    "fd9727b6e1217c2f614f9b698455c4ffd82463b4": "medium",
+    "8c30f0e44ce9560643ebd10bbe50cd20eafd3723": "medium.en",
+    "b1caaf735c4cc1429223d5a74f0f4d0b9b59a299": "large-v1",
+    "0f4c8e34f21cf1a914c59d8b3ce882345ad349d6": "large-v2",
+    "00e39f2196344e901b3a2bd5814807a769bd1630": "large-v2-q5_0",
+    "ad82bf6a9043ceed055076d0fd39f5f186ff8062": "large-v3",
+    "e6e2ed78495d403bef4b7cff42ef4aaadcfea8de": "large-v3-q5_0",
+    "4af2b29d7ec73d781377bfd1758ca957a807e941": "large-v3-turbo",
+    "e050f7970618a659205450ad97eb95a18d69c9ee": "large-v3-turbo-q5_0",
+}
+
+_COPY_CHUNK = 16 << 20
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    path: Path
+    size_bytes: int
+    sha1: str
+    official_name: str | None
+
+
+class _HashingWriter:
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.sha1 = hashlib.sha1()
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        self.sha1.update(data)
+        self.fh.write(data)
+        self.size += len(data) if isinstance(data, bytes) else data.nbytes
+
+    def write_array(self, arr: np.ndarray) -> None:
+        arr = np.ascontiguousarray(arr)
+        flat = memoryview(arr).cast("B")
+        for start in range(0, len(flat), _COPY_CHUNK):
+            self.write(flat[start : start + _COPY_CHUNK])
+
+
+def _write_ggml(
+    w: _HashingWriter, model: Ct2Model, hp: Hparams, vocab: list[bytes], plan: list[Tensor]
+) -> None:
+    w.write(struct.pack("<12i", GGML_MAGIC_U32, *hp, FTYPE_F16))
+
+    filters = mel_filters(hp.n_mels)
+    w.write(struct.pack("<2i", *filters.shape))
+    w.write_array(filters.astype("<f4", copy=False))
+
+    w.write(struct.pack("<i", len(vocab)))
+    w.write(b"".join(struct.pack("<i", len(tok)) + tok for tok in vocab))
+
+    for t in plan:
+        data = model.float_array(t.ct2_name)
+        if t.rows is not None:
+            data = data[t.rows]
+        # Row slices of a C-contiguous array stay contiguous: the float16 weights go
+        # from the memory map to the file without a copy.
+        data = data.astype("<f2" if t.ftype == FTYPE_F16 else "<f4", copy=False)
+        shape = t.shape or data.shape
+        name = t.ggml_name.encode("utf-8")
+        w.write(struct.pack(f"<3i{len(shape)}i", len(shape), len(name), t.ftype, *reversed(shape)))
+        w.write(name)
+        w.write_array(data)
+        del data
+        var = model.info(t.ct2_name)
+        model.data.release(var.offset, var.n_bytes)
+
+
+def convert_ct2_to_ggml(
+    src_dir: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    extra_parts: Sequence[os.PathLike] = (),
+) -> ConversionResult:
+    """Convert the CTranslate2 Whisper model in ``src_dir`` to a ggml file at ``out_path``.
+
+    ``src_dir`` holds ``model.bin`` or ``model.bin.part1``, ``.part2``, ...
+    (joined in numeric order; ``extra_parts`` names further directories or files
+    holding parts), plus ``vocabulary.txt`` / ``vocabulary.json`` /
+    ``tokenizer.json``.  The output appears atomically or not at all.
+
+    Raises:
+        ConversionError: the input is missing, malformed, quantized or not Whisper.
+        OutputError: the output file cannot be written.
+    """
+    src = Path(src_dir)
+    out = Path(out_path)
+    if not src.is_dir():
+        raise ConversionError(f"{src}: not a directory")
+    files = find_model_files(src, extra_parts)
+    label = str(files[0]) if len(files) == 1 else f"{files[0]} (+{len(files) - 1} parts)"
+
+    data = PartedFile(files)
+    try:
+        model = Ct2Model(data, label)
+        hp = read_hparams(model)
+        plan = tensor_plan(model, hp)
+        check_layout(model, hp, plan)
+        vocab = vocab_bytes(src)
+
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot create the output file: {exc.strerror}") from exc
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                writer = _HashingWriter(fh)
+                _write_ggml(writer, model, hp, vocab, plan)
+            # mkstemp makes the file 0600; give it the mode a plain open() would.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, out)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"{out}: cannot write the output file: {exc.strerror or exc}") from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    finally:
+        data.close()
+
+    sha1 = writer.sha1.hexdigest()
+    return ConversionResult(path=out, size_bytes=writer.size, sha1=sha1, official_name=KNOWN_SHA1.get(sha1))
