@@ -60,6 +60,12 @@ def base_path(models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def silero_path(models_dir) -> Path:
+    """The official ggml-silero-v6.2.0.bin (built from the silero-vad wheel, SHA1-checked)."""
+    return _ensure_model(models_dir, "silero-v6.2.0")
+
+
+@pytest.fixture(scope="session")
 def tiny_en(tiny_en_path):
     from whispercli import Model
 
@@ -108,6 +114,33 @@ def speak(speech_dir):
         return out
 
     return _speak
+
+
+PAUSE_S = 8.0  # the silence before, between and after the two sentences of speech_with_pauses
+
+
+@pytest.fixture(scope="session")
+def speech_with_pauses(speak, speech_dir) -> tuple[Path, list[tuple[int, int]]]:
+    """Two espeak-ng sentences with 8 s of digital silence around each: (WAV path, [(start_ms, end_ms)] of
+    each sentence's audio, silence included at its edges)."""
+    import numpy as np
+    import soundfile as sf
+
+    from whispercli import load_audio
+
+    parts, spans, at = [], [], 0
+    gap = np.zeros(int(PAUSE_S * 16000), dtype=np.float32)
+    for text in ("The quick brown fox jumps over the lazy dog.",
+                 "Voice activity detection removes the silence between sentences."):
+        speech = load_audio(speak(text))
+        parts += [gap, speech]
+        at += len(gap)
+        spans.append((at * 1000 // 16000, (at + len(speech)) * 1000 // 16000))
+        at += len(speech)
+    parts.append(gap)
+    out = speech_dir / "speech-with-pauses.wav"
+    sf.write(out, np.concatenate(parts), 16000, subtype="PCM_16")
+    return out, spans
 
 
 @pytest.fixture
