@@ -1,6 +1,6 @@
 """``--vad`` on a recording with long pauses: wall time, WER and text over silence, with and without.
 
-    .venv/bin/python benchmarks/vad.py [--model tiny.en] [--threads 2] [--runs 2] [--out benchmarks/VAD.md]
+    .venv/bin/python benchmarks/vad.py [--model tiny.en] [--threads 2] [--runs 2] [--noise-rms 0.002] [--out FILE]
 
 The recording is made here: sentences of ``long_text.txt`` spoken by espeak-ng, separated by
 pauses of 4 to 30 s filled with quiet room noise (seeded), so it is the same on every machine.
@@ -28,10 +28,10 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 from helpers import wer, words  # noqa: E402
 
 PAUSES_S = (4, 12, 30, 6, 20, 8, 25, 5, 15, 10, 30, 7)
-NOISE_RMS = 0.002  # about -54 dBFS: a quiet room
+NOISE_RMS = 0.002  # about -54 dBFS: a quiet room (--noise-rms 0.01: about -40 dBFS, a noisy one)
 
 
-def make_recording(folder: Path) -> tuple[np.ndarray, str, list[tuple[float, float]]]:
+def make_recording(folder: Path, noise_rms: float = NOISE_RMS) -> tuple[np.ndarray, str, list[tuple[float, float]]]:
     """(samples, reference text, [(start_s, end_s)] of each pause)."""
     from whispercli import load_audio
 
@@ -42,7 +42,7 @@ def make_recording(folder: Path) -> tuple[np.ndarray, str, list[tuple[float, flo
     for i, (sentence, pause_s) in enumerate(zip(sentences, PAUSES_S)):
         wav = folder / f"s{i}.wav"
         subprocess.run(["espeak-ng", "-s", "160", "-w", str(wav), sentence], check=True, capture_output=True)
-        noise = (rng.standard_normal(int(pause_s * 16000)) * NOISE_RMS).astype(np.float32)
+        noise = (rng.standard_normal(int(pause_s * 16000)) * noise_rms).astype(np.float32)
         pauses.append((at / 16000, (at + len(noise)) / 16000))
         speech = load_audio(wav)
         parts += [noise, speech]
@@ -65,6 +65,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--noise-rms", type=float, default=NOISE_RMS)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
 
@@ -74,7 +75,7 @@ def main(argv: list[str]) -> int:
     from whispercli.options import TranscribeOptions, validate
 
     with tempfile.TemporaryDirectory() as tmp:
-        samples, reference, pauses = make_recording(Path(tmp))
+        samples, reference, pauses = make_recording(Path(tmp), args.noise_rms)
     audio_s = len(samples) / 16000
     silence_s = sum(b - a for a, b in pauses)
     results: dict[bool, list] = {False: [], True: []}
@@ -95,7 +96,7 @@ def main(argv: list[str]) -> int:
     lines = [
         f"Measured {datetime.date.today()}: `{args.model}`, `-t {args.threads}`, {args.runs} interleaved runs each "
         f"(median wall time), {audio_s:.0f} s of audio of which {silence_s:.0f} s are pauses "
-        f"({len(pauses)} pauses of {min(PAUSES_S)}-{max(PAUSES_S)} s, room noise at {NOISE_RMS} RMS).",
+        f"({len(pauses)} pauses of {min(PAUSES_S)}-{max(PAUSES_S)} s, room noise at {args.noise_rms} RMS).",
         "",
         "| | wall time | speed-up | WER | segments over silence | their text |",
         "|---|---|---|---|---|---|",
