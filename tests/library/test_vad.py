@@ -143,3 +143,27 @@ def test_the_python_api_checks_the_vad_file_too(tiny_en, jfk_samples, tmp_path, 
     monkeypatch.setenv("WHISPERCLI_MODELS_DIR", str(models_dir))
     result = tiny_en.transcribe(jfk_samples, vad=True)  # no path: the cached default
     assert "ask not what your country can do for you" in " ".join(s.text for s in result.segments).lower()
+
+
+def test_corrupted_headers_never_reach_libwhisper_unchecked(silero_path, jfk_samples, tmp_path):
+    import random
+
+    good = silero_path.read_bytes()
+    rng = random.Random(13)
+    path = tmp_path / "flipped.bin"
+    outcomes = {"refused": 0, "loaded": 0}
+    for _ in range(150):
+        blob = bytearray(good)
+        at = rng.randrange(0, 4096)  # the header and the first tensors' headers and weights
+        blob[at] ^= 1 << rng.randrange(8)
+        path.write_bytes(blob)
+        try:
+            model = VadModel.load(path, n_threads=1)
+        except ModelError as exc:
+            assert "\n" not in str(exc)
+            outcomes["refused"] += 1
+            continue
+        with model:  # only a flipped weight gets here: the layout is the official one
+            assert isinstance(model.detect(jfk_samples[:16000]), list)
+        outcomes["loaded"] += 1
+    assert outcomes["refused"] and outcomes["loaded"], outcomes
