@@ -157,8 +157,8 @@ def sigint_handled():
 
 @pytest.fixture(scope="session")
 def whisper_bin_dir() -> Path:
-    """whisper.cpp's own tools (whisper-cli, whisper-bench, whisper-quantize), built once per
-    session from the pristine pinned tree (``build_native.py --whisper-cli``, incremental)."""
+    """whisper.cpp's own tools (whisper-cli, whisper-bench, whisper-quantize, whisper-vad-speech-segments),
+    built once per session from the pristine pinned tree (``build_native.py --whisper-cli``, incremental)."""
     proc = subprocess.run([sys.executable, str(ROOT / "build_native.py"), "--whisper-cli"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
