@@ -440,7 +440,7 @@ def main(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--whisper-cli", action="store_true",
-                        help="also build whisper.cpp's whisper-cli, whisper-bench and quantize")
+                        help="also build whisper.cpp's whisper-cli, whisper-bench, quantize and vad-speech-segments")
     parser.add_argument("--source-only", action="store_true", help="only fetch and verify the source")
     parser.add_argument("--print-bin-dir", action="store_true", help="print where whisper-cli is built")
     args = parser.parse_args(argv)
@@ -452,7 +452,7 @@ def main(argv: list[str]) -> int:
             print(source_dir())
             return 0
         if args.whisper_cli:
-            cmake_build(["whisper-cli", "whisper-bench", "whisper-quantize"])
+            cmake_build(["whisper-cli", "whisper-bench", "whisper-quantize", "whisper-vad-speech-segments"])
             print(whisper_cli_bin_dir())
             return 0
         build_in_place()

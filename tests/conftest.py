@@ -69,6 +69,12 @@ def base_path(models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def silero_path(models_dir) -> Path:
+    """The official ggml-silero-v6.2.0.bin (built from the silero-vad wheel, SHA1-checked)."""
+    return _ensure_model(models_dir, "silero-v6.2.0")
+
+
+@pytest.fixture(scope="session")
 def tiny_en(tiny_en_path):
     from whispercli import Model
 
@@ -119,6 +125,33 @@ def speak(speech_dir):
     return _speak
 
 
+PAUSE_S = 8.0  # the silence before, between and after the two sentences of speech_with_pauses
+
+
+@pytest.fixture(scope="session")
+def speech_with_pauses(speak, speech_dir) -> tuple[Path, list[tuple[int, int]]]:
+    """Two espeak-ng sentences with 8 s of digital silence around each: (WAV path, [(start_ms, end_ms)] of
+    each sentence's audio, silence included at its edges)."""
+    import numpy as np
+    import soundfile as sf
+
+    from whispercli import load_audio
+
+    parts, spans, at = [], [], 0
+    gap = np.zeros(int(PAUSE_S * 16000), dtype=np.float32)
+    for text in ("The quick brown fox jumps over the lazy dog.",
+                 "Voice activity detection removes the silence between sentences."):
+        speech = load_audio(speak(text))
+        parts += [gap, speech]
+        at += len(gap)
+        spans.append((at * 1000 // 16000, (at + len(speech)) * 1000 // 16000))
+        at += len(speech)
+    parts.append(gap)
+    out = speech_dir / "speech-with-pauses.wav"
+    sf.write(out, np.concatenate(parts), 16000, subtype="PCM_16")
+    return out, spans
+
+
 @pytest.fixture
 def sigint_handled():
     """SIGINT raises KeyboardInterrupt during the test.
@@ -133,8 +166,8 @@ def sigint_handled():
 
 @pytest.fixture(scope="session")
 def whisper_bin_dir() -> Path:
-    """whisper.cpp's own tools (whisper-cli, whisper-bench, whisper-quantize), built once per
-    session from the pristine pinned tree (``build_native.py --whisper-cli``, incremental)."""
+    """whisper.cpp's own tools (whisper-cli, whisper-bench, whisper-quantize, whisper-vad-speech-segments),
+    built once per session from the pristine pinned tree (``build_native.py --whisper-cli``, incremental)."""
     proc = subprocess.run([sys.executable, str(ROOT / "build_native.py"), "--whisper-cli"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]

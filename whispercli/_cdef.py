@@ -119,6 +119,16 @@ typedef struct whisper_vad_params {
     ...;
 } whisper_vad_params;
 
+/* Silero VAD on its own (whispercli.vad) */
+struct whisper_vad_context;
+struct whisper_vad_segments;
+struct whisper_vad_context_params {
+    int  n_threads;
+    bool use_gpu;
+    int  gpu_device;
+    ...;
+};
+
 struct whisper_timings {
     float sample_ms;
     float encode_ms;
@@ -256,6 +266,19 @@ int whisper_full_n_tokens_from_state(struct whisper_state * state, int i_segment
 const char * whisper_full_get_token_text_from_state(struct whisper_context * ctx, struct whisper_state * state,
         int i_segment, int i_token);
 whisper_token_data whisper_full_get_token_data_from_state(struct whisper_state * state, int i_segment, int i_token);
+
+/* Silero VAD on its own (whispercli.vad) */
+struct whisper_vad_params whisper_vad_default_params(void);
+struct whisper_vad_context_params whisper_vad_default_context_params(void);
+struct whisper_vad_context * whisper_vad_init_from_file_with_params(const char * path_model,
+        struct whisper_vad_context_params params);
+struct whisper_vad_segments * whisper_vad_segments_from_samples(struct whisper_vad_context * vctx,
+        struct whisper_vad_params params, const float * samples, int n_samples);
+int whisper_vad_segments_n_segments(struct whisper_vad_segments * segments);
+float whisper_vad_segments_get_segment_t0(struct whisper_vad_segments * segments, int i_segment);
+float whisper_vad_segments_get_segment_t1(struct whisper_vad_segments * segments, int i_segment);
+void whisper_vad_free_segments(struct whisper_vad_segments * segments);
+void whisper_vad_free(struct whisper_vad_context * ctx);
 
 /* benchmarking: a context with its default state, whisper-bench's calls */
 struct whisper_context * whisper_init_from_file_with_params(const char * path_model, struct whisper_context_params params);

@@ -511,3 +511,35 @@ def quantize(fname_inp: str, fname_out: str, ftype: int) -> None:
     rc = lib.whispercli_quantize(fname_inp.encode(), fname_out.encode(), ftype)
     if rc != 0:
         raise NativeError("whisper_model_quantize", rc, _take_recent_errors())
+
+
+# --------------------------------------------------------------------------- Silero VAD on its own
+
+
+def vad_init(path: str, n_threads: int, use_gpu: bool = False):
+    """A ``whisper_vad_context`` for a checked Silero VAD file (freed when collected)."""
+    c = lib.whisper_vad_default_context_params()
+    c.n_threads = n_threads
+    c.use_gpu = use_gpu
+    _take_recent_errors()
+    vctx = lib.whisper_vad_init_from_file_with_params(path.encode(), c)
+    if vctx == ffi.NULL:
+        raise ModelError(f"cannot load VAD model {path!r}: {_take_recent_errors() or 'not a Silero VAD model'}")
+    return ffi.gc(vctx, lib.whisper_vad_free)
+
+
+def vad_segments(vctx, samples, params: dict) -> list[tuple[float, float]]:
+    """``whisper_vad_segments_from_samples``: (start, end) of each speech segment, in centiseconds."""
+    p = lib.whisper_vad_default_params()
+    for name, value in params.items():
+        setattr(p, name, value)
+    buf = ffi.from_buffer("float[]", samples)
+    _take_recent_errors()
+    segs = lib.whisper_vad_segments_from_samples(vctx, p, buf, len(samples))
+    if segs == ffi.NULL:
+        raise NativeError("whisper_vad_segments_from_samples", detail=_take_recent_errors())
+    try:
+        return [(lib.whisper_vad_segments_get_segment_t0(segs, i), lib.whisper_vad_segments_get_segment_t1(segs, i))
+                for i in range(lib.whisper_vad_segments_n_segments(segs))]
+    finally:
+        lib.whisper_vad_free_segments(segs)

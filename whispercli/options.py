@@ -7,7 +7,7 @@ Every client builds one: the CLI from its flags, the server from form fields, a
 cluster task from its arguments.  Then:
 
 * :func:`validate` is the one place that checks a record (languages, DTW presets,
-  ``-di`` with ``-tdrz``, the grammar, VAD without a model, ...) and raises
+  ``-di`` with ``-tdrz``, the grammar, the VAD model, ...) and raises
   :class:`~whispercli.errors.UsageError` with one line naming the option;
 * :func:`to_full_params` is the one mapping to libwhisper's :class:`FullParams`,
   field for field as whisper-cli fills ``wparams``;
@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .errors import UsageError
 from .params import DTW_PRESETS, FLT_MAX, FullParams, SamplingStrategy, default_threads
@@ -126,12 +126,20 @@ def parse_formats(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(name for name in FORMAT_NAMES if name in chosen)
 
 
-def validate(options: TranscribeOptions, *, read_files: bool = True) -> TranscribeOptions:
-    """Check ``options`` as a whole; return them normalised (language lowercased, grammar text read).
+def validate(options: TranscribeOptions, *, read_files: bool = True,
+             on_vad_download: Callable[[object], None] | None = None) -> TranscribeOptions:
+    """Check ``options`` as a whole; return them normalised (language lowercased, grammar text read,
+    the VAD model resolved to a checked file).
+
+    With ``vad`` and no ``vad_model``, the default VAD model (silero-v6.2.0) is taken from the
+    model cache, or downloaded into it first (``on_vad_download`` hears that download's events);
+    a VAD model name is resolved the same way (:func:`whispercli.vad.resolve_vad_model`).
 
     ``read_files=False`` refuses paths where a client must not name server files (the
     grammar is then taken as text, and the VAD model and font must be given as they are).
-    Raises :class:`UsageError` with one line naming the option.
+    Raises :class:`UsageError` with one line naming the option; a VAD model that is missing
+    or malformed raises :class:`~whispercli.errors.ModelError`, a failed VAD download
+    :class:`~whispercli.errors.DownloadError`.
     """
     from . import system
 
@@ -152,10 +160,12 @@ def validate(options: TranscribeOptions, *, read_files: bool = True) -> Transcri
     unknown_formats = [f for f in o.formats if f not in FORMAT_NAMES]
     if unknown_formats:
         raise UsageError(f"unknown output format {unknown_formats[0]!r} (one of: {', '.join(FORMAT_NAMES)})")
-    if o.vad and not o.vad_model:
-        raise UsageError("--vad needs a VAD model: -vm PATH")
-    if o.vad and not Path(o.vad_model).is_file():
-        raise UsageError(f"VAD model not found: {o.vad_model!r}")
+    vad_model = o.vad_model
+    if o.vad:
+        from .vad import VadOptions, resolve_vad_model
+
+        VadOptions.from_options(o).check()
+        vad_model = str(resolve_vad_model(o.vad_model, on_event=on_vad_download))
     if "wts" in o.formats and not Path(o.font_path).is_file():
         raise UsageError(f"font not found at {o.font_path!r}, please specify a monospace font with -fp")
     grammar = _grammar_text(o.grammar) if (o.grammar and read_files) else o.grammar
@@ -163,7 +173,7 @@ def validate(options: TranscribeOptions, *, read_files: bool = True) -> Transcri
         from . import _native
 
         _native.Grammar(grammar)  # a parse error is the user's: UsageError with the parser's reason
-    return replace(o, language=language, grammar=grammar)
+    return replace(o, language=language, grammar=grammar, vad_model=vad_model)
 
 
 def _grammar_text(value: str) -> str:

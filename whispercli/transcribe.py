@@ -57,6 +57,11 @@ def _resolve_params(model, params: FullParams | None, options: dict) -> FullPara
     lang = p.language
     if lang not in (None, "", "auto") and _native.lang_id(lang) < 0:
         raise UsageError(f"unknown language {lang!r}")
+    if p.vad:
+        # libwhisper trusts the VAD file (and a NULL path crashes it): resolve and check it here too
+        from .vad import resolve_vad_model
+
+        p = p.with_options(vad_model_path=str(resolve_vad_model(p.vad_model_path or "")))
     if not model.is_multilingual and (p.translate or lang not in ("en", "english")):
         # whisper-cli forces English and no translation for .en models.
         p = p.with_options(language="en", translate=False)

@@ -33,7 +33,7 @@ def wav16k(src: Path, dest: Path, channels: int = 1) -> Path:
 
 
 @pytest.fixture(scope="module")
-def audio(speak, jfk_wav, tmp_path_factory):
+def audio(speak, jfk_wav, speech_with_pauses, tmp_path_factory):
     d = tmp_path_factory.mktemp("parity-audio")
     en = wav16k(speak("Please call Stella and ask her to bring these things with her from the store. "
                       "Six spoons of fresh snow peas, five thick slabs of blue cheese, and maybe a snack "
@@ -54,7 +54,7 @@ def audio(speak, jfk_wav, tmp_path_factory):
     frames[start_r: start_r + len(r_pcm), 1] = r_pcm
     stereo = d / "stereo.wav"
     sf.write(stereo, frames, 16000, subtype="PCM_16")
-    return {"jfk": jfk_wav, "en": en, "de": de, "stereo": stereo}
+    return {"jfk": jfk_wav, "en": en, "de": de, "stereo": stereo, "pauses": speech_with_pauses[0]}
 
 
 CASES = {
@@ -81,12 +81,18 @@ CASES = {
     "grammar": ("tiny.en", "jfk", ["--grammar", 'root ::= (" ask" | " not" | " what" | " your" | " country" | " can"'
                                    ' | " do" | " for" | " you")+ "."', "--grammar-rule", "root"], []),
     "tdrz": ("tiny.en", "jfk", ["-tdrz"], []),
+    # SILERO: the official ggml-silero-v6.2.0.bin; speech between 8 s silences
+    "vad": ("tiny.en", "pauses", ["--vad", "-vm", "SILERO"], ["-ojf"]),
+    "vad-options": ("tiny.en", "pauses", ["--vad", "-vm", "SILERO", "-vt", "0.6", "-vspd", "100", "-vsd", "300",
+                                          "-vp", "100", "-vo", "0.2"], []),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_same_bytes_as_whisper_cli(case, whisper_cli, audio, tiny_en_path, base_path, tmp_path, models_dir):
+def test_same_bytes_as_whisper_cli(case, whisper_cli, audio, tiny_en_path, base_path, tmp_path, models_dir,
+                                   silero_path):
     model_name, audio_name, args, extra_outputs = CASES[case]
+    args = [str(silero_path) if arg == "SILERO" else arg for arg in args]
     model = tiny_en_path if model_name == "tiny.en" else base_path
     src = audio[audio_name]
     outputs = ALL_FILES + extra_outputs

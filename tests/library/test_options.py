@@ -24,8 +24,8 @@ def test_formats_parse_in_whisper_cli_order_and_json_full_replaces_json():
     ({"beam_size": 0}, "--beam-size and --best-of must be at least 1"),
     ({"offset_t_ms": -5}, "cannot be negative"),
     ({"formats": ("txt", "docx")}, "unknown output format 'docx'"),
-    ({"vad": True}, "--vad needs a VAD model"),
-    ({"vad": True, "vad_model": "/nonexistent/vad.bin"}, "VAD model not found"),
+    ({"vad": True, "vad_threshold": 1.5}, "--vad-threshold must be between 0 and 1"),
+    ({"vad": True, "vad_speech_pad_ms": -1}, "--vad-speech-pad-ms cannot be negative"),
     ({"formats": ("wts",), "font_path": "/nonexistent.ttf"}, "font not found"),
     ({"grammar": "root ::= (", "grammar_rule": "root"}, "failed to parse grammar"),
 ])
@@ -58,3 +58,17 @@ def test_english_only_model_forces_english_with_one_warning():
     assert for_model(TranscribeOptions(), multilingual=False) == (TranscribeOptions(), [])
     multi = TranscribeOptions(language="de", translate=True)
     assert for_model(multi, multilingual=True) == (multi, [])
+
+
+def test_vad_without_a_model_resolves_the_cached_default(models_dir, silero_path, monkeypatch):
+    from whispercli.errors import ModelError, ModelNotFoundError
+
+    monkeypatch.setenv("WHISPERCLI_MODELS_DIR", str(models_dir))
+    assert validate(TranscribeOptions(vad=True)).vad_model == str(silero_path)
+    assert validate(TranscribeOptions(vad=True, vad_model="ggml-silero-v6.2.0.bin")).vad_model == str(silero_path)
+    assert validate(TranscribeOptions(vad=True, vad_model=str(silero_path))).vad_model == str(silero_path)
+    assert validate(TranscribeOptions(vad_model="kept as given")).vad_model == "kept as given"  # VAD off
+    with pytest.raises(ModelNotFoundError, match="VAD model not found: '/nonexistent/vad.bin'"):
+        validate(TranscribeOptions(vad=True, vad_model="/nonexistent/vad.bin"))
+    with pytest.raises(ModelError, match="not a Silero VAD ggml model"):
+        validate(TranscribeOptions(vad=True, vad_model=__file__))

