@@ -15,7 +15,7 @@ import sys
 import typer
 
 from .._version import WHISPER_CPP_VERSION, __version__
-from . import bench, convert_model, detect_lang, download_model, quantize, transcribe
+from . import bench, convert_model, detect_lang, download_model, quantize, serve, transcribe
 from ._console import err
 from .exit_codes import ExitStatus, status_for
 
@@ -69,6 +69,7 @@ app.command("bench")(bench.bench)
 app.command("download-model")(download_model.download_model)
 app.command("convert-model")(convert_model.convert_model)
 app.command("quantize")(quantize.quantize)
+app.command("serve")(serve.serve)
 
 
 def _expand_response_file(args: list[str]) -> list[str]:
