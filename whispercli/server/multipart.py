@@ -14,7 +14,7 @@ import codecs
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from .errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from .errors import BadRequest, ClientGone, PayloadTooLarge, UnsupportedMediaType
 
 # After the cap is passed, at most this much more is read (and dropped) so that the client,
 # still sending, reads our 413 instead of a reset connection.
@@ -96,7 +96,17 @@ class _Parts:
 
 
 async def read_form(request, max_bytes: int) -> Form:
-    """The request's form; raises :class:`PayloadTooLarge`, :class:`UnsupportedMediaType` or :class:`BadRequest`."""
+    """The request's form; raises :class:`PayloadTooLarge`, :class:`UnsupportedMediaType`, :class:`BadRequest`
+    or :class:`ClientGone` (the client left during the upload)."""
+    from starlette.requests import ClientDisconnect
+
+    try:
+        return await _read_form(request, max_bytes)
+    except ClientDisconnect:
+        raise ClientGone("the client disconnected during the upload") from None
+
+
+async def _read_form(request, max_bytes: int) -> Form:
     from python_multipart.exceptions import FormParserError
     from python_multipart.multipart import MultipartParser, parse_options_header
 
