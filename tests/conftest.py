@@ -18,6 +18,15 @@ import pytest
 
 from helpers import JFK_WAV, JFK_WORDS, ROOT, sha1_of, wer, words  # noqa: F401  (re-exported)
 
+# Fixtures whose first use builds whisper.cpp's own tools: a test that needs them is never in the fast tier.
+_SLOW_FIXTURES = {"whisper_bin_dir"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if _SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:

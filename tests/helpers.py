@@ -43,3 +43,11 @@ def default_sigint() -> None:
     """``preexec_fn`` for a child that must die on SIGINT even when the suite runs as a shell
     background job (those start with SIGINT ignored, and children inherit that)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def one_line(stderr: bytes) -> str:
+    """The one line a failing command prints on stderr (and no traceback)."""
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    return lines[0]

@@ -15,28 +15,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from helpers import JFK_WORDS, default_sigint, wer, words
+from helpers import JFK_WORDS, default_sigint, one_line, wer, words
 from whispercli.cli.exit_codes import ExitStatus
 
 SENTENCE = "Please call Stella and ask her to bring these things with her from the store."
-
-
-@pytest.fixture(scope="module")
-def cli(models_dir, tiny_en_path):
-    env = dict(os.environ, WHISPERCLI_MODELS_DIR=str(models_dir))
-
-    def run(*args, input: bytes | None = None, cwd=None, timeout=300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "whispercli", *map(str, args)], input=input,
-                              capture_output=True, cwd=cwd, env=env, timeout=timeout)
-
-    return run
-
-
-def one_line(stderr: bytes) -> str:
-    lines = stderr.decode().strip().splitlines()
-    assert len(lines) == 1, lines
-    assert "Traceback" not in lines[0]
-    return lines[0]
 
 
 # --------------------------------------------------------------------------- everyday use

@@ -201,13 +201,9 @@ CASES = {c.name: c for c in [
 
 
 @pytest.fixture(scope="session")
-def whisper_cli_bin() -> Path:
-    """whisper.cpp's whisper-cli, built from the pinned source (a fast no-op when already built)."""
-    python = ROOT / ".venv" / "bin" / "python"
-    proc = subprocess.run([str(python if python.exists() else sys.executable), str(ROOT / "build_native.py"),
-                           "--whisper-cli"], capture_output=True, text=True, cwd=ROOT, timeout=3600)
-    assert proc.returncode == 0, proc.stderr
-    exe = Path(proc.stdout.strip().splitlines()[-1]) / "whisper-cli"
+def whisper_cli_bin(whisper_bin_dir) -> Path:
+    """whisper.cpp's whisper-cli, built from the pinned source (the session's one build of its tools)."""
+    exe = whisper_bin_dir / "whisper-cli"
     assert exe.is_file(), f"whisper-cli not found at {exe}"
     return exe
 

@@ -34,10 +34,10 @@ def _version_callback(value: bool) -> None:
         return
     lines = [f"whispercli {__version__}", f"whisper.cpp {WHISPER_CPP_VERSION}"]
     try:
-        from .. import _native
+        from .. import system
 
-        lines[1] = f"whisper.cpp {_native.version()} ({_native.build_info()})"
-        lines.append(f"system_info: {_native.system_info().strip()}")
+        lines[1] = f"whisper.cpp {system.whisper_cpp_version()} ({system.build_info()})"
+        lines.append(f"system_info: {system.system_info().strip()}")
     except ImportError as exc:
         lines.append(f"native module: not available ({exc})")
     typer.echo("\n".join(lines))

@@ -51,6 +51,9 @@ def transcribe(
                            help="Name outputs without the input's extension (a.wav -> a.srt, not a.wav.srt)."),
     skip_existing: bool = _opt(False, "--skip-existing", panel=P_IO,
                                help="Skip inputs whose selected outputs all exist."),
+    shard: Optional[str] = _opt(None, "--shard", panel=P_IO, show_default=False, metavar="I/N",
+                                help="Only the I-th of N parts of the sorted input list (1-based), so that N "
+                                     "independent runs cover every input once."),
     # ---- formats
     output_format: Optional[List[str]] = _opt(None, "--output-format", "-F", panel=P_FMT, show_default=False,
                                               help=f"Output format (repeatable or comma-separated): {', '.join(FORMAT_NAMES)}."),
@@ -167,7 +170,7 @@ def transcribe(
     )
     settings = RunSettings(
         inputs=tuple(files or ()) + tuple(inputs or ()), output_files=tuple(output_file or ()),
-        output_dir=output_dir, strip_ext=strip_ext, skip_existing=skip_existing, model=model,
+        output_dir=output_dir, strip_ext=strip_ext, skip_existing=skip_existing, shard=shard, model=model,
         use_gpu=not no_gpu, gpu_device=device, flash_attn=flash_attn, jobs=jobs, no_prints=no_prints,
         print_progress=print_progress,
     )
@@ -188,6 +191,7 @@ class RunSettings:
     output_dir: str | None = None
     strip_ext: bool = False
     skip_existing: bool = False
+    shard: str | None = None  # "I/N"
     model: str | None = None
     use_gpu: bool = True
     gpu_device: int = 0
@@ -211,7 +215,10 @@ def run(settings: RunSettings, options: TranscribeOptions) -> ExitStatus:
     if not settings.inputs:
         raise UsageError("no input files specified (give FILE arguments, -f FILE, or - for stdin)")
     options = validate(options)
-    inputs = _plan(settings, options, expand_inputs(list(settings.inputs)))
+    items = expand_inputs(list(settings.inputs))
+    if settings.shard is not None:
+        items = _shard(settings, items)
+    inputs = _plan(settings, options, items)
     to_stdout = any(item.output_base is None for item in inputs)
     if settings.jobs > 1 and to_stdout:
         raise UsageError("--jobs cannot be combined with output to stdout (-of - or stdin input)")
@@ -257,6 +264,17 @@ def run(settings: RunSettings, options: TranscribeOptions) -> ExitStatus:
     if not done and len({status_for(exc) for exc in failures}) == 1:
         return status_for(failures[0])
     return ExitStatus.PARTIAL
+
+
+def _shard(settings: RunSettings, items):
+    from ..shards import Shard
+
+    shard = Shard.parse(settings.shard)
+    if any(item.is_stdin for item in items):
+        raise UsageError("--shard cannot be combined with stdin input ('-')")
+    if settings.output_files:
+        raise UsageError("--shard cannot be combined with --output-file (name outputs with --output-dir)")
+    return shard.select(items, key=lambda item: item.name)
 
 
 def _plan(settings: RunSettings, options: TranscribeOptions, items) -> list[_Input]:
