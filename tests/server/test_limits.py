@@ -150,7 +150,7 @@ def test_metrics_count_what_was_sent(start_server, jfk_wav):
 
 @pytest.mark.slow
 def test_sigterm_drains_in_flight_work_and_exits_0(start_server, long_wav, jfk_wav):
-    server = start_server("--workers", "2")
+    server = start_server("--workers", "2", "--drain-timeout", "600")
     url = f"{server.url}/v1/audio/transcriptions"
     with ThreadPoolExecutor(2) as pool:
         running = [pool.submit(curl, url, "-F", f"file=@{path}", "-F", "response_format=text")
@@ -180,20 +180,4 @@ def test_cli_refuses_bad_flags_before_loading(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "whispercli", "serve", "-m", str(tmp_path / "none.bin")],
                           capture_output=True, text=True)
     assert proc.returncode == 3 and "not found" in proc.stderr
-
-
-def test_help_does_not_import_the_server_stack():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "from whispercli.cli.app import run\n"
-        "run(['--help']); run(['serve', '--help'])\n"
-        "print([m for m in ('starlette', 'uvicorn', 'python_multipart', 'prometheus_client', 'numpy',"
-        " 'whispercli.server') if m in sys.modules])\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == "[]"
 

@@ -215,7 +215,7 @@ def create_app(engine, settings: ServerSettings):
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(_CountRequests, metrics=engine.metrics)],
+        middleware=[Middleware(_CountRequests, metrics=engine.metrics, routes=routes)],
         exception_handlers={WhisperCliError: on_error, HTTPException: on_error, Exception: on_error},
     )
 
@@ -223,9 +223,17 @@ def create_app(engine, settings: ServerSettings):
 class _CountRequests:
     """Pure ASGI middleware: every answer counted by route and status, with its latency."""
 
-    def __init__(self, app, metrics) -> None:
+    def __init__(self, app, metrics, routes) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
+
+    def _endpoint(self, path: str) -> str:
+        """The route's template (a bounded label set), never the raw path."""
+        for route in self.routes:
+            if route.path_regex.match(path):
+                return route.path
+        return "unmatched"
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -241,7 +249,6 @@ class _CountRequests:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = scope.get("route")
-            endpoint = getattr(route, "path", None) or "unmatched"
+            endpoint = self._endpoint(scope["path"])
             self.metrics.requests.labels(endpoint, str(status["code"])).inc()
             self.metrics.latency.labels(endpoint).observe(time.monotonic() - t0)
