@@ -181,3 +181,42 @@ def test_cli_refuses_bad_flags_before_loading(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 3 and "not found" in proc.stderr
 
+
+
+def _post_then_hang_up(server, path) -> None:
+    """A complete upload, then the client goes away without reading the answer."""
+    data = path.read_bytes()
+    boundary = "b0undary"
+    payload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+               f"Content-Type: audio/wav\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: multipart/form-data; boundary=" + boundary.encode() +
+                     b"\r\nContent-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+        deadline = time.monotonic() + 60
+        while server.metrics()["whispercli_queue_depth"] + server.metrics()["whispercli_in_flight"] < 1 + 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_queued_request_whose_client_left_leaves_the_queue(start_server, long_wav, jfk_wav):
+    server = start_server("--workers", "1", "--max-queue", "4")
+    url = f"{server.url}/v1/audio/transcriptions"
+    with ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(curl, url, "-F", f"file=@{long_wav}", "-F", "response_format=text")
+        deadline = time.monotonic() + 60
+        while server.metrics()["whispercli_in_flight"] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        _post_then_hang_up(server, jfk_wav)  # waits in the queue, then its client leaves
+        deadline = time.monotonic() + 10
+        while server.metrics()["whispercli_queue_depth"] != 0:
+            assert time.monotonic() < deadline, "the abandoned request stayed in the queue"
+            time.sleep(0.1)
+        assert server.metrics()["whispercli_in_flight"] == 1  # the first one still runs
+        assert busy.result()[0] == 200
+    m = server.metrics()
+    assert m["whispercli_inference_seconds_count"] == 1  # the abandoned one never ran
+    assert m['whispercli_requests_total{endpoint="/v1/audio/transcriptions",status="499"}'] == 1

@@ -85,7 +85,8 @@ class _Api:
         upload, spec, deadline = await self._read(request, endpoint)
         if spec.stream:
             return await self._stream(request, upload, spec, deadline)
-        job = await self.engine.submit(upload.data, upload.filename, spec, deadline=deadline)
+        job = await self.engine.submit(upload.data, upload.filename, spec, deadline=deadline,
+                                       is_disconnected=request.is_disconnected)
         result = await self.engine.wait(job, deadline=deadline, is_disconnected=request.is_disconnected)
         body = render(result, spec, openai=endpoint != "inference")
         return Response(body.content, media_type=body.media_type)
@@ -100,7 +101,7 @@ class _Api:
 
         segments: queue.SimpleQueue = queue.SimpleQueue()
         job = await self.engine.submit(upload.data, upload.filename, spec, deadline=deadline,
-                                       on_segment=segments.put)
+                                       is_disconnected=request.is_disconnected, on_segment=segments.put)
         await self.engine.wait(job, deadline=deadline, is_disconnected=request.is_disconnected,
                                until=lambda: not segments.empty())
         engine = self.engine

@@ -66,8 +66,12 @@ class Engine:
 
     # ------------------------------------------------------------------ admission and running
     async def submit(self, data: bytes, filename: str, spec: RequestSpec, *, deadline: float,
+                     is_disconnected: Callable[[], Awaitable[bool]] | None = None,
                      on_segment: Callable[[object], None] | None = None) -> Job:
-        """Wait for a worker (or refuse at once when the queue is full), then start the job."""
+        """Wait for a worker (or refuse at once when the queue is full), then start the job.
+
+        A request leaves the queue when its deadline passes (504) or its client goes (499).
+        """
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
         if self._running + self._waiting >= self.workers + self.max_queue:
@@ -77,11 +81,23 @@ class Engine:
         self._waiting += 1
         self.metrics.queue_depth.inc()
         t_queued = time.monotonic()
+        # a task polled, never a cancelled wait_for: a slot acquired as the wait gives up must not leak
+        acquire = asyncio.ensure_future(self._slots.acquire())
         try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=max(0.0, deadline - t_queued))
-        except asyncio.TimeoutError:
-            self.metrics.rejections.labels("timeout_in_queue").inc()
-            raise RequestTimeout("the request timed out waiting for a worker") from None
+            while not acquire.done():
+                await asyncio.wait({acquire}, timeout=_POLL_S)
+                if acquire.done():
+                    break
+                if time.monotonic() >= deadline:
+                    self.metrics.rejections.labels("timeout_in_queue").inc()
+                    raise RequestTimeout("the request timed out waiting for a worker")
+                if is_disconnected is not None and await is_disconnected():
+                    raise ClientGone("the client disconnected while its request waited for a worker")
+        except BaseException:
+            acquire.cancel()
+            if acquire.done() and not acquire.cancelled():
+                self._slots.release()
+            raise
         finally:
             self._waiting -= 1
             self.metrics.queue_depth.dec()
