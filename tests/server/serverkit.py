@@ -6,6 +6,7 @@ import json
 import shutil
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -44,6 +45,31 @@ class Server:
                 key, _, value = line.rpartition(" ")
                 values[key] = float(value)
         return values
+
+    def wait_until(self, condition, timeout_s: float = 60, message: str = "") -> dict[str, float]:
+        """Poll ``/metrics`` until ``condition(metrics)`` holds; returns those metrics."""
+        deadline = time.monotonic() + timeout_s
+        while not condition(m := self.metrics()):
+            assert time.monotonic() < deadline, message or "timed out waiting on the server's metrics"
+            time.sleep(0.05)
+        return m
+
+    def post_then_hang_up(self, path: Path) -> None:
+        """Upload ``path`` completely to /v1/audio/transcriptions, then go away without reading the answer
+        (once the request is queued or running)."""
+        boundary = "b0undary"
+        payload = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+                   f"Content-Type: audio/wav\r\n\r\n").encode() + path.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        busy_before = self._busy(self.metrics())
+        with socket.create_connection(("127.0.0.1", int(self.url.rsplit(":", 1)[1]))) as sock:
+            sock.sendall(b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Type: multipart/form-data; boundary=" + boundary.encode() +
+                         b"\r\nContent-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+            self.wait_until(lambda m: self._busy(m) > busy_before)
+
+    @staticmethod
+    def _busy(m: dict[str, float]) -> float:
+        return m["whispercli_queue_depth"] + m["whispercli_in_flight"]
 
     def stop(self, timeout_s: float = 60) -> int:
         if self.proc.poll() is None:

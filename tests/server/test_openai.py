@@ -98,3 +98,16 @@ def test_a_client_error_is_sent_once_not_retried(server, jfk_wav):
             c.audio.transcriptions.create(model="whisper-1", file=fp, temperature="hot")
     assert excinfo.value.status_code == 400 and excinfo.value.param == "temperature"
     assert server.metrics()[key] - before.get(key, 0.0) == 1.0
+
+
+@pytest.mark.slow
+def test_a_stream_closed_early_aborts_its_computation(client, server, long_wav):
+    key = 'whispercli_aborts_total{reason="client_closed_request"}'
+    before = server.metrics().get(key, 0)
+    with open(long_wav, "rb") as fp:
+        stream = client.audio.transcriptions.create(model="whisper-1", file=fp, stream=True)
+        first = next(iter(stream))
+        stream.close()
+    assert first.type == "transcript.text.delta"
+    server.wait_until(lambda m: m["whispercli_in_flight"] == 0, 20, "the computation went on without its client")
+    assert server.metrics()[key] == before + 1

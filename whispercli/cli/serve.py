@@ -60,7 +60,8 @@ def serve(
     temperature: float = _opt(0.0, "--temperature", "-tp", panel=P_DEC, help="Starting temperature."),
     temperature_inc: float = _opt(0.2, "--temperature-inc", "-tpi", panel=P_DEC, help="Temperature fallback step."),
     no_fallback: bool = _opt(False, "--no-fallback", "-nf", panel=P_DEC, help="No temperature fallback."),
-    max_context: int = _opt(-1, "--max-context", "-mc", panel=P_DEC, help="Past-text tokens used as prompt (-1 = all)."),
+    max_context: int = _opt(-1, "--max-context", "-mc", panel=P_DEC,
+                            help="Past-text tokens used as prompt (-1 = all)."),
     max_len: int = _opt(0, "--max-len", "-ml", panel=P_DEC,
                         help="Maximum segment length in characters (0: no limit; /inference then uses 60, "
                              "as whisper-server does)."),

@@ -106,9 +106,6 @@ class _Api:
                                until=lambda: not segments.empty())
         engine = self.engine
 
-        async def never() -> bool:
-            return False  # StreamingResponse cancels this generator when the client goes
-
         def event(payload: dict) -> bytes:
             return f"event: {payload['type']}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
 
@@ -122,7 +119,8 @@ class _Api:
                         yield event({"type": "transcript.text.delta", "delta": text})
                     if job.future.done():
                         break
-                    await engine.wait(job, deadline=deadline, is_disconnected=never,
+                    # uvicorn drops what is sent to a client that left: ask, or the job would run on
+                    await engine.wait(job, deadline=deadline, is_disconnected=request.is_disconnected,
                                       until=lambda: not segments.empty())
                 job.future.result()
                 yield event({"type": "transcript.text.done", "text": "".join(texts).strip()})

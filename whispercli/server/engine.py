@@ -170,9 +170,11 @@ class Engine:
             raise
 
     def stop(self, job: Job, reason: Exception) -> None:
-        if job.reason is None:
+        """Abort a running job (no effect once it has finished)."""
+        if job.reason is None and not job.future.done():
             job.reason = reason
             job.abort.set()
+            self.metrics.aborts.labels(getattr(reason, "code", "other")).inc()
 
     # ------------------------------------------------------------------ /load
     async def load(self, path, label: str) -> None:

@@ -24,6 +24,7 @@ class Metrics:
     queue_depth: object  # Gauge
     in_flight: object  # Gauge
     rejections: object  # Counter{reason}
+    aborts: object  # Counter{reason}
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest
@@ -54,4 +55,6 @@ def create_metrics() -> Metrics:
         in_flight=Gauge("whispercli_in_flight", "Requests being transcribed", registry=registry),
         rejections=Counter("whispercli_rejections", "Requests refused before any work, by reason",
                            ["reason"], registry=registry),
+        aborts=Counter("whispercli_aborts", "Transcriptions stopped before their end, by reason",
+                       ["reason"], registry=registry),
     )
