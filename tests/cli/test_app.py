@@ -18,9 +18,9 @@ def test_help_imports_neither_numpy_nor_the_native_module():
     code = (
         "import sys\n"
         "from whispercli.cli.app import run\n"
-        "status = run(['--help'])\n"
-        "heavy = [m for m in ('numpy', 'whispercli._native', 'whispercli._whisper_cffi', 'soundfile', 'pydub')"
-        " if m in sys.modules]\n"
+        "status = run(['--help']) + run(['serve', '--help'])\n"
+        "heavy = [m for m in ('numpy', 'whispercli._native', 'whispercli._whisper_cffi', 'soundfile', 'pydub',"
+        " 'starlette', 'uvicorn', 'python_multipart', 'prometheus_client', 'whispercli.server') if m in sys.modules]\n"
         "print(status, heavy)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

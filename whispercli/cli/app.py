@@ -15,7 +15,7 @@ import sys
 import typer
 
 from .._version import WHISPER_CPP_VERSION, __version__
-from . import bench, convert_model, detect_lang, download_model, quantize, transcribe
+from . import bench, convert_model, detect_lang, download_model, quantize, serve, transcribe
 from . import vad as vad_command
 from ._console import err
 from .exit_codes import ExitStatus, status_for
@@ -71,6 +71,7 @@ app.command("download-model")(download_model.download_model)
 app.command("convert-model")(convert_model.convert_model)
 app.command("quantize")(quantize.quantize)
 app.command("vad", no_args_is_help=True)(vad_command.vad)
+app.command("serve")(serve.serve)
 
 
 def _expand_response_file(args: list[str]) -> list[str]:
