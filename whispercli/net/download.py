@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Optional
 
 from ..errors import DownloadError, OutputError
-from ..fileio import move_into_place
+from ..fileio import PART_SUFFIX, move_into_place
 from . import _http
 from ._http import DEFAULT_TIMEOUT_S, Transient, check_url
 from .errors import ChecksumMismatch, ContentError, RateLimited, SizeMismatch, Unreachable
@@ -49,7 +49,6 @@ UNREACHABLE_RETRIES = 2  # DNS failure / refused connection: retried at most thi
 MAX_RESUMES = 100  # interrupted attempts that made progress, per download
 CHUNK = 1 << 20
 EVENT_INTERVAL_S = 0.1
-PART_SUFFIX = ".part"
 
 
 @dataclass(frozen=True)
