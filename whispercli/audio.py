@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .constants import SAMPLE_RATE
 from .errors import AudioError
-
-SAMPLE_RATE = 16000
 
 
 def _read_source(source) -> tuple[bytes | None, str]:

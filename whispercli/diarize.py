@@ -18,7 +18,7 @@ from typing import Iterable
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from .constants import SAMPLE_RATE
 
 
 def timestamp_to_sample(t_ticks: int, n_samples: int, sample_rate: int = SAMPLE_RATE) -> int:

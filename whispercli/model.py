@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 from . import _native
+from .constants import GGML_MAGIC
 from .errors import ModelError, ModelNotFoundError
 from .params import ContextParams
-
-# "ggml" as little-endian uint32, the first 4 bytes of every whisper.cpp model.
-GGML_MAGIC = b"lmgg"
 
 
 def check_model_file(path: str | os.PathLike) -> Path:

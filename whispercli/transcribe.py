@@ -19,11 +19,11 @@ from typing import Callable
 import numpy as np
 
 from . import _native
+from .constants import SAMPLE_RATE
 from .errors import AudioError, ModelError, NativeError, TranscriptionAborted, UsageError
 from .params import FullParams
 from .types import LanguageGuess, Segment, Timings, Transcript
 
-SAMPLE_RATE = 16000
 _POLL_S = 0.05
 
 AudioInput = "np.ndarray | str | os.PathLike"

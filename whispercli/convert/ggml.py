@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Sequence
@@ -13,32 +11,17 @@ from typing import BinaryIO, Sequence
 import numpy as np
 
 from ..constants import GGML_MAGIC_U32
-from ..errors import ConversionError, OutputError
+from ..errors import ConversionError
+from ..fileio import atomic_write
+from ..models.registry import OFFICIAL
 from .ct2 import Ct2Model, PartedFile, find_model_files
 from .layout import FTYPE_F16, Hparams, Tensor, check_layout, read_hparams, tensor_plan
 from .mel import mel_filters
 from .vocab import vocab_bytes
 
 
-# whisper.cpp v1.9.1 models/README.md: SHA1 of every official ggml file.
-KNOWN_SHA1: dict[str, str] = {
-    "bd577a113a864445d4c299885e0cb97d4ba92b5f": "tiny",
-    "c78c86eb1a8faa21b369bcd33207cc90d64ae9df": "tiny.en",
-    "465707469ff3a37a2b9b8d8f89f2f99de7299dac": "base",
-    "137c40403d78fd54d454da0f9bd998f78703390c": "base.en",
-    "55356645c2b361a969dfd0ef2c5a50d530afd8d5": "small",
-    "db8a495a91d927739e50b3fc1cc4c6b8f6c2d022": "small.en",
-    "b6c6e7e89af1a35c08e6de56b66ca6a02a2fdfa1": "small.en-tdrz",
-    "fd9727b6e1217c2f614f9b698455c4ffd82463b4": "medium",
-    "8c30f0e44ce9560643ebd10bbe50cd20eafd3723": "medium.en",
-    "b1caaf735c4cc1429223d5a74f0f4d0b9b59a299": "large-v1",
-    "0f4c8e34f21cf1a914c59d8b3ce882345ad349d6": "large-v2",
-    "00e39f2196344e901b3a2bd5814807a769bd1630": "large-v2-q5_0",
-    "ad82bf6a9043ceed055076d0fd39f5f186ff8062": "large-v3",
-    "e6e2ed78495d403bef4b7cff42ef4aaadcfea8de": "large-v3-q5_0",
-    "4af2b29d7ec73d781377bfd1758ca957a807e941": "large-v3-turbo",
-    "e050f7970618a659205450ad97eb95a18d69c9ee": "large-v3-turbo-q5_0",
-}
+#: SHA1 of every official ggml file -> its model name (the registry's table, inverted).
+KNOWN_SHA1: dict[str, str] = {sha1: name for name, (sha1, _) in OFFICIAL.items()}
 
 _COPY_CHUNK = 16 << 20
 
@@ -130,26 +113,9 @@ def convert_ct2_to_ggml(
         check_layout(model, hp, plan)
         vocab = vocab_bytes(src)
 
-        try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        except OSError as exc:
-            raise OutputError(f"{out}: cannot create the output file: {exc.strerror}") from exc
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                writer = _HashingWriter(fh)
-                _write_ggml(writer, model, hp, vocab, plan)
-            # mkstemp makes the file 0600; give it the mode a plain open() would.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, out)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise OutputError(f"{out}: cannot write the output file: {exc.strerror or exc}") from exc
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_write(out) as fh:
+            writer = _HashingWriter(fh)
+            _write_ggml(writer, model, hp, vocab, plan)
     finally:
         data.close()
 

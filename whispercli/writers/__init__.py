@@ -31,7 +31,7 @@ class OutputContext:
     translate: bool  # JSON "params.translate": false for an English-only model
     system_info: str  # whisper_print_system_info()
     model_info: dict  # whispercli._native.model_info(ctx)
-    n_samples: int  # of the mono 16 kHz input (wts uses (n_samples + 1000) / 16000 s)
+    n_samples: int  # of the mono 16 kHz input (wts uses (n_samples + 1000) / SAMPLE_RATE s)
     # -di: per segment "0" | "1" | "?" (whispercli.diarize.estimate_speakers); None without -di.
     # whisper-cli reads every input as stereo with -di (mono is duplicated), so -di always has them.
     speakers: tuple[str, ...] | None = None

@@ -4,7 +4,7 @@ For each segment: a grey ``drawtext`` with the whole text, and for each text
 token a light-green copy with that token highlighted (``|`` after it) and an
 underline row; ``enable='between(t,a,b)'`` times are ticks / 100 printed as
 ``%g``.  ``'`` becomes ``’`` and ``"`` becomes ``\\"``.  The video length is
-``(n_samples + 1000) / 16000`` s computed in C ``float``.
+``(n_samples + 1000) / SAMPLE_RATE`` s computed in C ``float``.
 
 whisper-cli quotes neither the paths nor shell/filter metacharacters in the
 text; we keep that (changing it would change every file), so run the script
@@ -21,11 +21,10 @@ from __future__ import annotations
 import os
 from typing import BinaryIO
 
+from ..constants import SAMPLE_RATE
 from ..errors import OutputError
 from ._common import prepare, speaker_label
 from ._timefmt import float32_g, seconds_g, to_float32
-
-SAMPLE_RATE = 16000
 
 
 def check_font(font_path: str) -> None:
