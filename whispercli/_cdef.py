@@ -271,6 +271,7 @@ const char * whisper_bench_ggml_mul_mat_str(int n_threads);
 /* shims from CUSTOMIZATIONS */
 int whispercli_get_timings(struct whisper_context * ctx, struct whisper_timings * out);
 int whispercli_quantize(const char * fname_inp, const char * fname_out, int ftype);
+int whispercli_regex_ok(const char * pattern);
 static const char * const WHISPERCLI_PACKAGE_VERSION;
 static const char * const WHISPERCLI_BUILD_INFO;
 bool whispercli_flag_abort(void * flag);
@@ -292,6 +293,19 @@ extern "Python" void _whispercli_progress(struct whisper_context *, struct whisp
 CUSTOMIZATIONS = r"""
 static const char * const WHISPERCLI_PACKAGE_VERSION = "{package_version}";
 static const char * const WHISPERCLI_BUILD_INFO = "{build_info}";
+
+/* whisper_full compiles suppress_regex with std::regex and lets a syntax error escape
+   as an exception (std::terminate, SIGABRT): options.validate checks it with the same
+   engine and flags first. */
+#include <regex>
+static int whispercli_regex_ok(const char * pattern) {{
+    try {{
+        std::regex re(pattern);
+        return 1;
+    }} catch (const std::regex_error &) {{
+        return 0;
+    }}
+}}
 
 /* The abort check runs after every graph node inside ggml; a Python callback
    there would cost a GIL round-trip per node.  Python sets *flag instead. */
