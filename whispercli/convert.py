@@ -51,13 +51,14 @@ import os
 import re
 import struct
 import tempfile
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
 from whispercli.errors import ConversionError, OutputError
+from whispercli.models.validate import HParams
 
 __all__ = ["ConversionResult", "KNOWN_SHA1", "convert_ct2_to_ggml"]
 
@@ -526,19 +527,6 @@ def mel_filters(n_mels: int, sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT)
 # --------------------------------------------------------------------------------------
 
 
-class _Hparams(NamedTuple):
-    n_vocab: int
-    n_audio_ctx: int
-    n_audio_state: int
-    n_audio_head: int
-    n_audio_layer: int
-    n_text_ctx: int
-    n_text_state: int
-    n_text_head: int
-    n_text_layer: int
-    n_mels: int
-
-
 def _count_layers(model: _Ct2Model, prefix: str) -> int:
     pattern = re.compile(re.escape(prefix) + r"/layer_(\d+)/")
     found = {int(m.group(1)) for name in [*model.variables, *model.aliases] if (m := pattern.match(name))}
@@ -547,7 +535,7 @@ def _count_layers(model: _Ct2Model, prefix: str) -> int:
     return len(found)
 
 
-def _hparams(model: _Ct2Model) -> _Hparams:
+def _hparams(model: _Ct2Model) -> HParams:
     embed = model.info("decoder/embeddings/weight").shape
     text_pos = model.info("decoder/position_encodings/encodings").shape
     audio_pos = model.info("encoder/position_encodings/encodings").shape
@@ -559,7 +547,7 @@ def _hparams(model: _Ct2Model) -> _Hparams:
     # Every Whisper size uses 64-wide heads; the stored count wins when present.
     n_audio_head = model.scalar("encoder/num_heads") or n_audio_state // 64
     n_text_head = model.scalar("decoder/num_heads") or n_text_state // 64
-    return _Hparams(
+    return HParams(
         n_vocab=embed[0],
         n_audio_ctx=audio_pos[0],
         n_audio_state=n_audio_state,
@@ -570,6 +558,7 @@ def _hparams(model: _Ct2Model) -> _Hparams:
         n_text_head=n_text_head,
         n_text_layer=_count_layers(model, "decoder"),
         n_mels=conv1[1],
+        ftype=_FTYPE_F16,
     )
 
 
@@ -610,7 +599,7 @@ def _block(ct2: str, out: str) -> Iterator[_Tensor]:
     yield _Tensor(f"{out}.mlp.2.bias", f"{ct2}/ffn/linear_1/bias", None, _FTYPE_F32)
 
 
-def _tensor_plan(model: _Ct2Model, hp: _Hparams) -> list[_Tensor]:
+def _tensor_plan(model: _Ct2Model, hp: HParams) -> list[_Tensor]:
     """Every ggml tensor, in the key order of OpenAI's checkpoints."""
     plan = [
         _Tensor("decoder.positional_embedding", "decoder/position_encodings/encodings", None, _FTYPE_F32),
@@ -641,7 +630,7 @@ def _tensor_plan(model: _Ct2Model, hp: _Hparams) -> list[_Tensor]:
     return plan
 
 
-def _check_layout(model: _Ct2Model, hp: _Hparams, plan: list[_Tensor]) -> None:
+def _check_layout(model: _Ct2Model, hp: HParams, plan: list[_Tensor]) -> None:
     """Fail before writing anything if a variable is missing or has the wrong shape."""
     for t in plan:
         var = model.info(t.ct2_name)
@@ -694,9 +683,9 @@ class _HashingWriter:
 
 
 def _write_ggml(
-    w: _HashingWriter, model: _Ct2Model, hp: _Hparams, vocab: list[bytes], plan: list[_Tensor]
+    w: _HashingWriter, model: _Ct2Model, hp: HParams, vocab: list[bytes], plan: list[_Tensor]
 ) -> None:
-    w.write(struct.pack("<12i", GGML_MAGIC, *hp, _FTYPE_F16))
+    w.write(struct.pack("<12i", GGML_MAGIC, *astuple(hp)))
 
     filters = mel_filters(hp.n_mels)
     w.write(struct.pack("<2i", *filters.shape))

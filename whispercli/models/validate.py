@@ -52,6 +52,8 @@ MAX_DIMS = 4
 
 @dataclass(frozen=True)
 class HParams:
+    """The 11 int32 after the magic, in file order (convert.py writes them, the validator reads them)."""
+
     n_vocab: int
     n_audio_ctx: int
     n_audio_state: int
