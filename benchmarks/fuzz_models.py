@@ -118,6 +118,7 @@ class Tally:
     hangs: int = 0
     tracebacks: int = 0
     peak_rss_kb: int = 0
+    peak_input: str = ""
     last_rss_kb: int = 0  # the worker's resident memory after its last input
     rejected_by: dict = field(default_factory=dict)  # error type -> count (ModelFormatError: the validator)
     examples: list = field(default_factory=list)
@@ -125,7 +126,8 @@ class Tally:
     def add(self, result: dict, desc: str, keep: Path | None, src: Path) -> None:
         self.runs += 1
         status = result["status"]
-        self.peak_rss_kb = max(self.peak_rss_kb, result.get("peak_rss_kb", 0))
+        if result.get("peak_rss_kb", 0) > self.peak_rss_kb:
+            self.peak_rss_kb, self.peak_input = result["peak_rss_kb"], desc  # the input that raised the peak
         self.last_rss_kb = result.get("rss_kb", self.last_rss_kb)
         if status == "ok":
             self.ok += 1

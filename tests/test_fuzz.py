@@ -46,7 +46,8 @@ def test_mutated_audio_on_stdin(tiny_en_path, tmp_path):
         suffix = sorted(seeds)[i % len(seeds)]
         desc, blob = mutate_audio(seeds[suffix], rng)
         proc = subprocess.run([sys.executable, "-m", "whispercli", "transcribe", "-m", str(tiny_en_path), "-np",
-                               "-t", "1", "-bs", "1", "-otxt", "-"], input=blob, capture_output=True, timeout=300, env=env)
+                               "-t", "1", "-bs", "1", "-otxt", "-"],
+                              input=blob, capture_output=True, timeout=300, env=env)
         lines = proc.stderr.decode().strip().splitlines()
         assert proc.returncode in (ExitStatus.OK, ExitStatus.AUDIO), (suffix, desc, proc.returncode, lines)
         if proc.returncode:

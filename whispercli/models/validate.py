@@ -263,7 +263,8 @@ def _check_tensors(r: _Reader, expected: dict[str, tuple[tuple[int, ...], int]])
         r.skip(_nbytes(_padded(shape), ttype), f"the data of tensor {name}")
     missing = [name for name in expected if name not in seen]
     if missing:
-        raise r.fail(f"tensor {missing[0]} is missing" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise r.fail(f"tensor {missing[0]} is missing{more}")
     return len(seen)
 
 
