@@ -1,5 +1,7 @@
-// Shims that need no more than whisper.h: the abort flag and the timings copy.
+// Shims that need no more than whisper.h: the abort flag, the timings copy, the regex check.
 #include "whispercli_shims.h"
+
+#include <regex>
 
 // The abort check runs after every graph node inside ggml; a Python callback
 // there would cost a GIL round-trip per node.  Python sets *flag instead.
@@ -16,4 +18,15 @@ int whispercli_get_timings(struct whisper_context * ctx, struct whisper_timings 
     *out = *t;
     delete t;
     return 0;
+}
+
+// whisper_full compiles suppress_regex with std::regex and lets a syntax error escape as an
+// exception (std::terminate, SIGABRT): options.validate checks it with the same engine first.
+int whispercli_regex_ok(const char * pattern) {
+    try {
+        std::regex re(pattern);
+        return 1;
+    } catch (const std::regex_error &) {
+        return 0;
+    }
 }

@@ -16,6 +16,7 @@ from .errors import (
     ConversionError,
     DownloadError,
     ModelError,
+    ModelFormatError,
     ModelNotFoundError,
     NativeError,
     OutputError,
@@ -34,12 +35,14 @@ _LAZY = {
     "Token": ".types",
     "LanguageGuess": ".types",
     "load_audio": ".audio",
+    "validate_model": ".models.validate",
+    "validate_vad_model": ".models.validate",
     "convert_ct2_to_ggml": ".convert",
 }
 
 __all__ = [
     "__version__", "WHISPER_CPP_VERSION", "WhisperCliError", "NativeError", "ModelError",
-    "ModelNotFoundError", "ConversionError", "AudioError", "OutputError", "DownloadError",
+    "ModelFormatError", "ModelNotFoundError", "ConversionError", "AudioError", "OutputError", "DownloadError",
     "UsageError", "TranscriptionAborted", *_LAZY,
 ]
 

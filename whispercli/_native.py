@@ -248,6 +248,11 @@ class Grammar:
         c.grammar_penalty = penalty
 
 
+def regex_ok(pattern: str) -> bool:
+    """True when std::regex (what whisper_full compiles ``suppress_regex`` with) accepts ``pattern``."""
+    return bool(lib.whispercli_regex_ok(pattern.encode()))
+
+
 class FullCall:
     """One ``whisper_full_with_state`` call: the C params, callbacks and abort flag.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import sys
 from pathlib import Path
 
@@ -16,6 +17,10 @@ import numpy as np
 
 from .constants import SAMPLE_RATE
 from .errors import AudioError
+
+#: Sample rates accepted from a file's header (telephony's 8 kHz is the lowest in common use).
+MIN_RATE_HZ, MAX_RATE_HZ = 1000, 1_536_000
+MAX_CHANNELS = 1024  # libsndfile's own limit
 
 
 def _read_source(source) -> tuple[bytes | None, str]:
@@ -37,13 +42,23 @@ def _read_source(source) -> tuple[bytes | None, str]:
 def _decode_soundfile(data: bytes | None, path: str) -> tuple[np.ndarray, int] | None:
     import soundfile as sf
 
+    chunks = []
     try:
-        if data is None:
-            samples, rate = sf.read(path, dtype="float32", always_2d=True)
-        else:
-            samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        with sf.SoundFile(path if data is None else io.BytesIO(data)) as f:
+            channels, rate = f.channels, f.samplerate
+            if not 1 <= channels <= MAX_CHANNELS:
+                return None
+            # Read what the file holds, in blocks of ~1M values: a damaged header can claim
+            # trillions of frames, and one read of f.frames would allocate them all.
+            block = max(1, (1 << 20) // channels)
+            while True:
+                chunk = f.read(block, dtype="float32", always_2d=True)
+                if not len(chunk):
+                    break
+                chunks.append(chunk)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
         return None
+    samples = np.concatenate(chunks) if chunks else np.zeros((0, channels), dtype=np.float32)
     return samples, rate
 
 
@@ -51,21 +66,29 @@ def _decode_ffmpeg(data: bytes | None, path: str) -> tuple[np.ndarray, int]:
     from pydub import AudioSegment
     from pydub.exceptions import CouldntDecodeError
 
+    undecodable = AudioError(f"cannot decode audio: {path!r} is not a recognised audio or video file")
     try:
         seg = AudioSegment.from_file(io.BytesIO(data) if data is not None else path)
-    except CouldntDecodeError:
-        raise AudioError(f"cannot decode audio: {path!r} is not a recognised audio or video file") from None
+        width, channels, rate, raw_bytes = seg.sample_width, seg.channels, seg.frame_rate, seg.raw_data
     except FileNotFoundError:
         raise AudioError(f"cannot decode {path!r}: ffmpeg is not installed (apt-get install ffmpeg)") from None
+    except CouldntDecodeError:
+        raise undecodable from None
     except OSError as exc:
         raise AudioError(f"cannot read {path!r}: {exc}") from None
-    width = seg.sample_width
-    raw = np.frombuffer(seg.raw_data, dtype={1: np.uint8, 2: np.int16, 4: np.int32}[width])
+    except (ValueError, KeyError, IndexError, TypeError, ArithmeticError, EOFError, struct.error, AttributeError):
+        # pydub parses ffmpeg's WAV output itself: a header with a garbage sample width,
+        # channel count or size fails inside it with whatever its arithmetic hits first.
+        raise undecodable from None
+    dtype = {1: np.uint8, 2: np.int16, 4: np.int32}.get(width)
+    if dtype is None or channels < 1 or len(raw_bytes) % (width * channels):
+        raise undecodable
+    raw = np.frombuffer(raw_bytes, dtype=dtype)
     if width == 1:
         samples = (raw.astype(np.float32) - 128.0) / 128.0
     else:
         samples = raw.astype(np.float32) / float(1 << (8 * width - 1))
-    return samples.reshape(-1, seg.channels), seg.frame_rate
+    return samples.reshape(-1, channels), rate
 
 
 def decode(source) -> tuple[np.ndarray, int]:
@@ -81,6 +104,11 @@ def decode(source) -> tuple[np.ndarray, int]:
     samples, rate = decoded
     if samples.shape[0] == 0:
         raise AudioError(f"{name!r} contains no audio samples")
+    if not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        # Resampling multiplies the samples by 16000 / rate: a header claiming 1 Hz would
+        # ask for thousands of times the memory the file holds.
+        raise AudioError(f"cannot decode audio: {name!r} claims a sample rate of {rate} Hz "
+                         f"(supported: {MIN_RATE_HZ} to {MAX_RATE_HZ})")
     if not np.isfinite(samples).all():
         # NaN/Inf would propagate through the mel spectrogram into garbage text.
         samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)

@@ -34,6 +34,10 @@ class ModelError(WhisperCliError):
     """A model file is missing, is not a ggml Whisper model, or is truncated."""
 
 
+class ModelFormatError(ModelError):
+    """A model file is malformed: its header, counts, tensor table or sizes are not a real model's."""
+
+
 class ModelNotFoundError(ModelError, FileNotFoundError):
     """The model path or name does not resolve to an existing file."""
 

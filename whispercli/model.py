@@ -10,12 +10,17 @@ from typing import Iterator
 
 from . import _native
 from .constants import GGML_MAGIC
-from .errors import ModelError, ModelNotFoundError
+from .errors import ModelError, ModelNotFoundError, UsageError
+from .models.validate import validate_model
 from .params import ContextParams
 
 
 def check_model_file(path: str | os.PathLike) -> Path:
-    """Raise a typed error unless ``path`` looks like a ggml model file."""
+    """Raise a typed error unless ``path`` is a well-formed ggml Whisper model file.
+
+    Every load goes through here (the CLI, the library, the server and cluster workers
+    all call :meth:`Model.load`; ``quantize`` and ``bench`` call it directly).
+    """
     p = Path(path)
     if not p.exists():
         raise ModelNotFoundError(f"model file not found: {str(p)!r}")
@@ -28,6 +33,8 @@ def check_model_file(path: str | os.PathLike) -> Path:
         raise ModelError(f"cannot read model {str(p)!r}: {exc.strerror}") from exc
     if magic != GGML_MAGIC:
         raise ModelError(f"not a ggml Whisper model (bad magic): {str(p)!r}")
+    # Before libwhisper reads it: its loader trusts every size in the file.
+    validate_model(p)
     return p
 
 
@@ -60,6 +67,10 @@ class Model:
         dtw: str | None = None,
         dtw_n_top: int = -1,
     ) -> Model:
+        if not 0 <= gpu_device < (1 << 31):  # libwhisper takes an int32
+            raise UsageError(f"GPU device index {gpu_device} is out of range (0 to {(1 << 31) - 1})")
+        if not -1 <= dtw_n_top < (1 << 31):
+            raise UsageError(f"DTW top-n {dtw_n_top} is out of range (-1 to {(1 << 31) - 1})")
         p = check_model_file(path)
         params = ContextParams(use_gpu=use_gpu, flash_attn=flash_attn, gpu_device=gpu_device, dtw=dtw, dtw_n_top=dtw_n_top)
         return cls(_native.init_context(str(p), params), p, params)

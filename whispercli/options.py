@@ -16,6 +16,7 @@ cluster task from its arguments.  Then:
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -144,6 +145,7 @@ def validate(options: TranscribeOptions, *, read_files: bool = True,
     from . import system
 
     o = options
+    _check_ranges(o)
     language = o.language.strip().lower()
     if language != "auto" and not system.is_language(language):
         raise UsageError(f"unknown language {o.language!r} (see `whispercli detect-lang --help` for codes)")
@@ -151,12 +153,6 @@ def validate(options: TranscribeOptions, *, read_files: bool = True,
         raise UsageError("cannot use both --diarize and --tinydiarize")
     if o.dtw and o.dtw not in DTW_PRESETS:
         raise UsageError(f"unknown DTW preset {o.dtw!r} (one of: {', '.join(DTW_PRESETS)})")
-    if o.threads < 1 or o.processors < 1:
-        raise UsageError("--threads and --processors must be at least 1")
-    if (o.beam_size < 1 and o.beam_size != -1) or (o.best_of < 1 and o.best_of != -1):
-        raise UsageError("--beam-size and --best-of must be at least 1")
-    if o.offset_t_ms < 0 or o.duration_ms < 0 or o.max_len < 0 or o.audio_ctx < 0:
-        raise UsageError("--offset-t, --duration, --max-len and --audio-ctx cannot be negative")
     unknown_formats = [f for f in o.formats if f not in FORMAT_NAMES]
     if unknown_formats:
         raise UsageError(f"unknown output format {unknown_formats[0]!r} (one of: {', '.join(FORMAT_NAMES)})")
@@ -169,11 +165,68 @@ def validate(options: TranscribeOptions, *, read_files: bool = True,
     if "wts" in o.formats and not Path(o.font_path).is_file():
         raise UsageError(f"font not found at {o.font_path!r}, please specify a monospace font with -fp")
     grammar = _grammar_text(o.grammar) if (o.grammar and read_files) else o.grammar
-    if o.uses_grammar:
+    if o.uses_grammar or o.suppress_regex:
         from . import _native
 
-        _native.Grammar(grammar)  # a parse error is the user's: UsageError with the parser's reason
+        if o.uses_grammar:
+            _native.Grammar(grammar)  # a parse error is the user's: UsageError with the parser's reason
+        if o.suppress_regex and not _native.regex_ok(o.suppress_regex):
+            raise UsageError(f"--suppress-regex {o.suppress_regex!r} is not a valid regular expression")
     return replace(o, language=language, grammar=grammar, vad_model=vad_model)
+
+
+#: Integer options and their ranges (libwhisper takes int32; ggml runs at most 512 threads;
+#: at most WHISPER_MAX_DECODERS = 8 beams or candidates; the encoder has 1500 frames).
+INT32_MAX = (1 << 31) - 1
+_INT_RANGES = {
+    "threads": (1, 512, "--threads"), "processors": (1, 64, "--processors"),
+    "beam_size": (-1, 8, "--beam-size"), "best_of": (-1, 8, "--best-of"),
+    "max_context": (-1, INT32_MAX, "--max-context"), "audio_ctx": (0, 1500, "--audio-ctx"),
+    "offset_t_ms": (0, INT32_MAX, "--offset-t"), "offset_n": (-INT32_MAX, INT32_MAX, "--offset-n"),
+    "duration_ms": (0, INT32_MAX, "--duration"), "max_len": (0, INT32_MAX, "--max-len"),
+    "vad_min_speech_duration_ms": (0, INT32_MAX, "--vad-min-speech-duration-ms"),
+    "vad_min_silence_duration_ms": (0, INT32_MAX, "--vad-min-silence-duration-ms"),
+    "vad_speech_pad_ms": (0, INT32_MAX, "--vad-speech-pad-ms"),
+}
+#: Float options: (lowest, highest) or None for any finite value.
+_FLOAT_RANGES = {
+    "temperature": ((0.0, FLT_MAX), "--temperature"), "temperature_inc": ((0.0, FLT_MAX), "--temperature-inc"),
+    "entropy_thold": (None, "--entropy-thold"), "logprob_thold": (None, "--logprob-thold"),
+    "no_speech_thold": (None, "--no-speech-thold"), "grammar_penalty": ((0.0, FLT_MAX), "--grammar-penalty"),
+    "word_thold": ((0.0, 1.0), "--word-thold"), "vad_threshold": ((0.0, 1.0), "--vad-threshold"),
+    "vad_max_speech_duration_s": ((0.0, FLT_MAX), "--vad-max-speech-duration-s"),
+    "vad_samples_overlap": ((0.0, FLT_MAX), "--vad-samples-overlap"),
+}
+_TEXT_OPTIONS = {"language": "--language", "prompt": "--prompt", "suppress_regex": "--suppress-regex",
+                 "grammar": "--grammar", "grammar_rule": "--grammar-rule", "vad_model": "--vad-model",
+                 "font_path": "--font-path", "dtw": "--dtw"}
+
+
+def _check_ranges(o: TranscribeOptions) -> None:
+    """Every number in the range libwhisper handles, every text encodable: else one UsageError line."""
+    for name, (lo, hi, flag) in _INT_RANGES.items():
+        value = getattr(o, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            allowed = f"{lo} to {hi}" if name not in ("beam_size", "best_of") else f"1 to {hi} (or -1)"
+            raise UsageError(f"{flag} must be an integer from {allowed}, not {value!r}")
+        if name in ("beam_size", "best_of") and value == 0:
+            raise UsageError(f"{flag} must be at least 1 (or -1), not 0")
+    for name, (bounds, flag) in _FLOAT_RANGES.items():
+        value = getattr(o, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise UsageError(f"{flag} must be a finite number, not {value!r}")
+        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+            raise UsageError(f"{flag} must be between {bounds[0]:g} and {bounds[1]:g}, not {value!r}")
+    for name, flag in _TEXT_OPTIONS.items():
+        value = getattr(o, name)
+        if not isinstance(value, str):
+            raise UsageError(f"{flag} must be text, not {type(value).__name__}")
+        if "\0" in value:
+            raise UsageError(f"{flag} cannot contain a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"{flag} is not valid UTF-8 text") from None
 
 
 def _grammar_text(value: str) -> str:

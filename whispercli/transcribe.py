@@ -65,6 +65,13 @@ def _resolve_params(model, params: FullParams | None, options: dict) -> FullPara
     if not model.is_multilingual and (p.translate or lang not in ("en", "english")):
         # whisper-cli forces English and no translation for .en models.
         p = p.with_options(language="en", translate=False)
+    if p.vad and p.vad_model_path:
+        # libwhisper loads the VAD model inside whisper_full and trusts its sizes, like the main loader.
+        from .models.validate import validate_vad_model
+
+        if not os.path.isfile(p.vad_model_path):
+            raise UsageError(f"VAD model not found: {p.vad_model_path!r}")
+        validate_vad_model(p.vad_model_path)
     return p
 
 

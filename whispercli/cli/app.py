@@ -85,6 +85,8 @@ def _expand_response_file(args: list[str]) -> list[str]:
                 return [args[0], *fp.read().splitlines()]
         except OSError as exc:
             raise UsageError(f"response file {path!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"response file {path!r} is not UTF-8 text") from None
     return args
 
 

@@ -47,6 +47,7 @@ def quantize_model(src: str | os.PathLike, dest: str | os.PathLike, qtype: str) 
     if src_ftype not in (0, 1):
         current = next((n for n, v in QUANT_TYPES.items() if v == src_ftype), str(src_ftype))
         raise ModelError(f"{str(src_path)!r} is already quantized ({current}); quantize an f16 or f32 model")
+    _check_block_size(src_path, name, ftype)
     dest_path = Path(dest)
     if dest_path.resolve() == src_path.resolve():
         raise UsageError("the output must not overwrite the input model")
@@ -56,6 +57,22 @@ def quantize_model(src: str | os.PathLike, dest: str | os.PathLike, qtype: str) 
         except NativeError as exc:
             raise ModelError(f"cannot quantize {str(src_path)!r}: {exc}") from None
     return QuantizeResult(dest_path, name, dest_path.stat().st_size, src_path.stat().st_size)
+
+
+def _check_block_size(path: Path, name: str, ftype: int) -> None:
+    """ggml stores whole blocks per row: k-quants (256 values) need a width that 256 divides.
+
+    whisper-quantize writes tiny (width 384) in q2_k ... q6_k anyway, as a file no
+    libwhisper can load; refuse before writing it.
+    """
+    from .validate import FTYPE_WEIGHT_TYPE, GGML_TYPES, validate_model
+
+    width = validate_model(path).hparams.n_audio_state
+    block = GGML_TYPES[FTYPE_WEIGHT_TYPE[ftype]][2]
+    if width % block:
+        fits = ", ".join(n for n, v in QUANT_TYPES.items() if width % GGML_TYPES[FTYPE_WEIGHT_TYPE[v]][2] == 0)
+        raise UsageError(f"{name} stores rows in blocks of {block} values and this model's width is {width}: "
+                         f"libwhisper could not load the result (for this model use {fits})")
 
 
 def header_ftype(path: Path) -> int:
