@@ -103,6 +103,7 @@ def test_build_dir_is_keyed_by_options(build_native, monkeypatch):
     assert a != b and a == build_native.build_dir(src, ["-DGGML_NATIVE=ON"])
 
 
+@pytest.mark.slow
 def test_whisper_cli_is_built_from_the_same_tree(build_native):
     bin_dir = build_native.whisper_cli_bin_dir()
     proc = subprocess.run(

@@ -33,7 +33,7 @@ def test_formats_parse_in_whisper_cli_order_and_json_full_replaces_json():
     ({"suppress_regex": "[a-"}, "--suppress-regex '[a-' is not a valid regular expression"),
     ({"formats": ("txt", "docx")}, "unknown output format 'docx'"),
     ({"vad": True, "vad_threshold": 1.5}, "--vad-threshold must be between 0 and 1"),
-    ({"vad": True, "vad_speech_pad_ms": -1}, "--vad-speech-pad-ms cannot be negative"),
+    ({"vad": True, "vad_speech_pad_ms": -1}, "--vad-speech-pad-ms must be an integer from 0"),
     ({"formats": ("wts",), "font_path": "/nonexistent.ttf"}, "font not found"),
     ({"grammar": "root ::= (", "grammar_rule": "root"}, "failed to parse grammar"),
 ])

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..constants import GGML_MAGIC_U32
 from ..convert import ConversionResult
-from ..errors import ConversionError, ModelError, ModelNotFoundError
+from ..errors import ConversionError, ModelError, ModelFormatError, ModelNotFoundError
 from ..fileio import atomic_write
 from .registry import MODELS, VAD_NAMES
 
@@ -164,10 +164,11 @@ def convert_silero_jit_to_ggml(jit_path: str | os.PathLike, out_path: str | os.P
 def check_vad_model_file(path: str | os.PathLike) -> Path:
     """Raise a typed error unless ``path`` is a Silero VAD file whisper.cpp can load safely.
 
-    libwhisper's VAD loader trusts the lengths in the file (a huge string length is a
-    huge allocation), so the whole layout is checked here first: magic, model type,
-    architecture, every tensor's name, type and dims, and the exact file size.
+    libwhisper's VAD loader trusts the lengths in the file (a huge string length is a huge
+    allocation), so the whole layout is checked first, by :func:`whispercli.models.validate.validate_vad_model`.
     """
+    from .validate import validate_vad_model
+
     p = Path(path)
     label = os.fspath(path)
     if not p.is_file():
@@ -175,36 +176,8 @@ def check_vad_model_file(path: str | os.PathLike) -> Path:
             raise ModelError(f"VAD model path is not a file: {label!r}")
         raise ModelNotFoundError(f"VAD model not found: {label!r}")
     try:
-        blob = p.read_bytes() if p.stat().st_size <= 2 * MAX_VAD_BYTES else b""
-    except OSError as exc:
-        raise ModelError(f"cannot read VAD model {label!r}: {exc.strerror or exc}") from None
-    reason = _layout_problem(blob)
-    if reason:
-        raise ModelError(f"not a Silero VAD ggml model ({reason}): {label!r}")
+        validate_vad_model(p)
+    except ModelFormatError as exc:
+        reason = str(exc).split(": ", 1)[-1]
+        raise ModelFormatError(f"not a Silero VAD ggml model ({reason}): {label!r}") from None
     return p
-
-
-MAX_VAD_BYTES = 1 << 20
-
-
-def _layout_problem(blob: bytes) -> str:
-    head = struct.calcsize(f"<ii{len(MODEL_TYPE)}s3i{len(_HEADER_INTS)}i")
-    if len(blob) < head:
-        return "too short" if blob else "too large"
-    magic, type_len = struct.unpack_from("<ii", blob)
-    if magic != GGML_MAGIC_U32:
-        return "bad magic"
-    if blob[8:8 + type_len] != MODEL_TYPE or type_len != len(MODEL_TYPE):
-        return "model type is not silero-16k"
-    if struct.unpack_from(f"<{len(_HEADER_INTS)}i", blob, head - 4 * len(_HEADER_INTS)) != _HEADER_INTS:
-        return "unexpected architecture"
-    offset = head
-    for name, ftype, dims in TENSOR_LAYOUT:
-        encoded = name.encode()
-        want = struct.pack(f"<3i{len(dims)}i", len(dims), len(encoded), ftype, *dims) + encoded
-        if blob[offset:offset + len(want)] != want:
-            return f"tensor {name} missing or of the wrong type or shape"
-        offset += len(want) + int(np.prod(dims, dtype=np.int64)) * (2 if ftype else 4)
-    if offset != len(blob):
-        return f"{len(blob)} bytes, expected {offset}"
-    return ""
