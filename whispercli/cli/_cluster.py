@@ -14,7 +14,7 @@ def run_cluster(settings, options, inputs, progress) -> list:
     """
     from ..cluster import ModelSpec, TaskInput, open_cluster, run_on_cluster
     from ..job import outputs_exist, write_outputs
-    from .transcribe import live_printer
+    from ._runner import live_printer
 
     results: list = [None] * len(inputs)
     todo = []

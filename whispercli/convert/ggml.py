@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +57,7 @@ class _HashingWriter:
 def _write_ggml(
     w: _HashingWriter, model: Ct2Model, hp: Hparams, vocab: list[bytes], plan: list[Tensor]
 ) -> None:
-    w.write(struct.pack("<12i", GGML_MAGIC_U32, *hp, FTYPE_F16))
+    w.write(struct.pack("<12i", GGML_MAGIC_U32, *dataclasses.astuple(hp)))
 
     filters = mel_filters(hp.n_mels)
     w.write(struct.pack("<2i", *filters.shape))

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import ConversionError
 from .ct2 import Ct2Model
+from ..models.validate import HParams
 
 
 #: ggml tensor types, as convert-pt-to-ggml.py writes them.
@@ -17,17 +18,8 @@ FTYPE_F32 = 0
 FTYPE_F16 = 1
 
 
-class Hparams(NamedTuple):
-    n_vocab: int
-    n_audio_ctx: int
-    n_audio_state: int
-    n_audio_head: int
-    n_audio_layer: int
-    n_text_ctx: int
-    n_text_state: int
-    n_text_head: int
-    n_text_layer: int
-    n_mels: int
+#: The header's hyper-parameters: one record, shared with the validator that reads them back.
+Hparams = HParams
 
 
 def _count_layers(model: Ct2Model, prefix: str) -> int:
@@ -61,6 +53,7 @@ def read_hparams(model: Ct2Model) -> Hparams:
         n_text_head=n_text_head,
         n_text_layer=_count_layers(model, "decoder"),
         n_mels=conv1[1],
+        ftype=FTYPE_F16,
     )
 
 
