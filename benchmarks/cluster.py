@@ -39,7 +39,7 @@ from run import run_timed  # noqa: E402  (wall time + the CPUs other processes u
 
 CACHE = HERE / ".cache" / "cluster-clips"
 VOICE, SPEED_WPM = "en-us", 160
-NETWORK_BYTES_PER_S = 110e6  # what 1 Gbit/s Ethernet carries in practice, for the on-paper scaling
+NETWORK_BYTES_PER_S = 110e6  # what 1 Gbit/s Ethernet carries in practice each way, for the on-paper scaling
 
 
 def make_clips(n: int) -> list[Path]:
@@ -144,7 +144,9 @@ def report(args, fph: dict, overhead: dict, moved: dict, load: tuple[float, floa
     jobs_m, cluster_m = (fph_marginal[name] for name in CONFIGS)
     per_worker = cluster_m / 2
     in_bytes = moved["task_bytes"]
-    through_scheduler = 2 * in_bytes + moved["result_bytes"]  # client -> scheduler -> worker, result back
+    # the scheduler relays both ways: each input comes in from the client and goes out to a worker, each
+    # result comes in from the worker and goes out to the client; a full-duplex link carries each direction
+    through_scheduler = in_bytes + moved["result_bytes"]  # per direction
     scheduler_files_h = 3600e3 / overhead["batch_ms_per_task"]
     network_files_h = NETWORK_BYTES_PER_S * 3600 / through_scheduler
     bound = min(scheduler_files_h, network_files_h)
@@ -198,7 +200,8 @@ def report(args, fph: dict, overhead: dict, moved: dict, load: tuple[float, floa
         f"| the result that comes back (pickled `JobResult`: segments, tokens, the output context) | "
         f"{moved['result_bytes']:.0f} |",
         "",
-        "A shipped input travels twice (client → scheduler → worker), its result once back. With "
+        "A shipped input travels twice (client → scheduler → worker), and its result too (worker → scheduler → "
+        "client: the client gathers through the scheduler). With "
         "`--cluster-shared` only the path travels and the workers read the file from shared storage.",
         "",
         "## On paper: N machines",
@@ -211,12 +214,16 @@ def report(args, fph: dict, overhead: dict, moved: dict, load: tuple[float, floa
         f"- **The scheduler**: busy, it spent {overhead['batch_ms_per_task']:.2f} ms per task, so it can hand "
         f"out about {scheduler_files_h:,.0f} tasks/hour: {scheduler_files_h / per_worker:,.0f} workers of this "
         "speed before it binds. Each task is a whole file, so longer files only push that further.",
-        f"- **The network**: {through_scheduler / 1024:.0f} KiB per input through the scheduler "
-        f"(input in and out, result back). At {NETWORK_BYTES_PER_S / 1e6:.0f} MB/s (1 Gbit/s) that is "
-        f"{network_files_h:,.0f} files/hour: {network_files_h / per_worker:,.0f} workers. Uncompressed 16 kHz "
-        "WAV is 115 MB per hour of audio and takes minutes to transcribe, so for long files the network "
-        "binds later still; for many tiny files, or a slow link to the scheduler, use `--cluster-shared` "
-        "(paths instead of bytes) or compressed inputs.",
+        f"- **The network**: {through_scheduler / 1024:.0f} KiB per input each way through the scheduler's link "
+        f"(the input and its result, in and then out again). At {NETWORK_BYTES_PER_S / 1e6:.0f} MB/s each way "
+        f"(1 Gbit/s) that is {network_files_h:,.0f} files/hour: {network_files_h / per_worker:,.0f} workers. "
+        "The bytes grow with the audio as the work does, so long files bind at about the same number of "
+        "workers; compressed inputs (a tenth of WAV's bytes) or `--cluster-shared` (a path instead of the "
+        "bytes; the workers read shared storage) push it out.",
+        "",
+        "Both limits are in workers of tiny.en's speed: a larger model takes several times longer per file, "
+        "which multiplies both. The scheduler holds at most a window of inputs (twice the workers' threads) "
+        "in memory at a time.",
         "",
         f"So N machines of k worker processes each give about N × k × {per_worker:.0f} files/hour of such clips "
         f"(plus a start-up of seconds per run) up to roughly {bound / per_worker:,.0f} workers, where the "
