@@ -32,7 +32,9 @@ def nginx_exe() -> str:
 
 def readme_config(listen_port: int, upstream_ports: list[int]) -> str:
     """The README's nginx block, with the test's ports in place of 8080 (nginx) and 8081, 8082, ..."""
-    block = README.read_text(encoding="utf-8").split(SECTION, 1)[1].split("```nginx\n", 1)[1].split("```", 1)[0]
+    text = README.read_text(encoding="utf-8")
+    assert SECTION in text and "```nginx\n" in text.split(SECTION, 1)[1], f"README: no nginx block under {SECTION!r}"
+    block = text.split(SECTION, 1)[1].split("```nginx\n", 1)[1].split("```", 1)[0]
     listen = "listen 127.0.0.1:8080;"
     assert listen in block
     block = block.replace(listen, f"listen 127.0.0.1:{listen_port};")
