@@ -181,7 +181,7 @@ def output_context(model, transcript, options: TranscribeOptions, *, stereo, n_s
         model_path=model_label if model_label is not None else str(model.path),
         language_arg=params.language or "auto",
         translate=params.translate,
-        system_info=system.system_info(),
+        system_info=system.system_info(exact=params.exact),
         model_info=model.info,
         n_samples=n_samples,
         speakers=estimate_speakers(stereo, transcript.segments) if stereo is not None else None,
