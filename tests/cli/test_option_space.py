@@ -61,7 +61,8 @@ def _check(code: int, lines: list[str]) -> None:
     assert "Traceback" not in errors[0] and "internal error" not in errors[0], errors
     assert errors[0].startswith("whispercli: error: "), errors
     if code == ExitStatus.MODEL:
-        assert "model file not found" in errors[0], errors
+        # the model path does not exist; nor may a -vm name (a VAD model is a model too: exit 3)
+        assert "model file not found" in errors[0] or "VAD model not found" in errors[0], errors
     else:
         assert code == ExitStatus.USAGE, (code, errors)
 

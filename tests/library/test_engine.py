@@ -1,0 +1,54 @@
+"""The engine's two numerics (patch 0007) and its OpenMP waiting policy."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from whispercli.options import TranscribeOptions, to_full_params
+
+
+def _probabilities(model, samples, exact: bool) -> tuple[list[float], str]:
+    params = to_full_params(TranscribeOptions(exact=exact, threads=2))  # whisper-cli's defaults
+    transcript = model.transcribe(samples, params)
+    return [tok.p for seg in transcript.segments for tok in seg.tokens], transcript.text
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def test_default_runs_the_tiled_kernel_and_exact_does_not(tiny_en, jfk_samples):
+    from whispercli import _native
+
+    assert _native.set_exact(tiny_en._ctx, None, False), "this build lacks patch 0007's tiled sgemm"
+    fast_p, fast_text = _probabilities(tiny_en, jfk_samples, exact=False)
+    exact_p, exact_text = _probabilities(tiny_en, jfk_samples, exact=True)
+    again_p, _ = _probabilities(tiny_en, jfk_samples, exact=True)
+    assert exact_p == again_p  # --exact is deterministic (and the parity suite checks its bytes)
+    assert fast_p != exact_p  # other summation order: the switch really changes the kernel
+    assert words(fast_text) == words(exact_text)  # ... and not the words of jfk.wav
+    assert fast_p == _probabilities(tiny_en, jfk_samples, exact=False)[0]  # the default is deterministic too
+
+
+def _spin_seen(env: dict[str, str]) -> str:
+    # libgomp reads the variable once, when it is loaded: nothing imported before the native
+    # module (numpy, soundfile, the package) may load it first
+    code = ("import os, numpy, soundfile, whispercli; "
+            "assert 'libgomp' not in open('/proc/self/maps').read(); "
+            "from whispercli import _native; "
+            "assert 'libgomp' in open('/proc/self/maps').read(); "
+            "print(os.environ.get('GOMP_SPINCOUNT', '-'), _native.GOMP_SPINCOUNT)")
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+def test_bounded_spin_is_set_for_libgomp_only_and_a_users_choice_wins():
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    left_behind, ours = _spin_seen(env)
+    assert left_behind == "-"  # not inherited by child processes (whisper-cli in tests, ffmpeg)
+    assert int(ours) <= 10_000
+    assert _spin_seen({**env, "GOMP_SPINCOUNT": "77"})[0] == "77"
+    assert _spin_seen({**env, "OMP_WAIT_POLICY": "active"})[0] == "-"
