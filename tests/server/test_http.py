@@ -7,7 +7,7 @@ import json
 import pytest
 
 from helpers import JFK_WORDS, words
-from serverkit import curl, error_of
+from serverkit import THREADS, curl, error_of
 
 
 def test_health(server):
@@ -57,6 +57,35 @@ def test_inference_verbose_json_has_whisper_servers_shape(server, jfk_wav):
             "no_speech_prob"} <= set(seg)
     assert all({"word", "start", "end", "t_dtw", "probability"} <= set(w) for w in seg["words"])
     assert "".join(w["word"] for w in seg["words"]) == seg["text"]
+    # an English-only model has no languages to rank: whisper-server's detection keys are left out
+    assert not {"detected_language", "detected_language_probability", "language_probabilities"} & set(payload)
+
+
+@pytest.mark.slow
+def test_inference_verbose_json_has_whisper_servers_language_probabilities(start_server, base_path, base,
+                                                                           jfk_wav, jfk_samples):
+    server = start_server(model=str(base_path))
+    status, body, _ = curl(f"{server.url}/inference", "-F", f"file=@{jfk_wav}", "-F", "response_format=verbose_json")
+    assert status == 200
+    payload = json.loads(body)
+    # server.cpp: whisper_lang_auto_detect at offset 0 on the request's audio, languages above 0.001 listed
+    guesses = base.detect_language(jfk_samples, offset_ms=0, n_threads=int(THREADS))
+    assert payload["detected_language"] == guesses[0].name == "english"
+    assert payload["detected_language_probability"] == pytest.approx(guesses[0].probability, rel=1e-5)
+    listed = {g.code: g.probability for g in guesses if g.probability > 0.001}
+    assert payload["language_probabilities"] == pytest.approx(listed, rel=1e-5)
+    assert 0.5 < payload["language_probabilities"]["en"] <= 1.0
+    assert words(payload["text"]) == JFK_WORDS
+    # the field turns the extra pass off, and OpenAI's verbose_json never has it
+    status, body, _ = curl(f"{server.url}/inference", "-F", f"file=@{jfk_wav}", "-F", "response_format=verbose_json",
+                           "-F", "no_language_probabilities=true")
+    assert status == 200 and "language_probabilities" not in json.loads(body)
+    status, body, _ = curl(f"{server.url}/v1/audio/transcriptions", "-F", f"file=@{jfk_wav}",
+                           "-F", "response_format=verbose_json")
+    assert status == 200 and "language_probabilities" not in json.loads(body)
+    status, body, _ = curl(f"{server.url}/inference", "-F", f"file=@{jfk_wav}", "-F", "response_format=verbose_json",
+                           "-F", "no_language_probabilities=maybe")
+    assert status == 400 and "no_language_probabilities" in json.loads(body)["error"]
 
 
 @pytest.mark.parametrize("fmt, ext", [("text", "txt"), ("srt", "srt"), ("vtt", "vtt")])

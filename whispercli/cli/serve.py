@@ -51,6 +51,9 @@ def serve(
     request_path: str = _opt("", "--request-path", panel=P_NET, help="Prefix of every route, e.g. /whisper."),
     inference_path: str = _opt("/inference", "--inference-path", panel=P_NET,
                                help="whisper-server's inference route."),
+    no_language_probabilities: bool = _opt(False, "--no-language-probabilities", "-nlp", panel=P_NET,
+                                           help="Leave the language probabilities (an extra detection pass) out "
+                                                "of /inference verbose_json; a request may ask for them."),
     # ---- transcription defaults
     language: str = _opt("en", "--language", "-l", panel=P_DEC, help="Spoken language code or name; 'auto' detects."),
     translate: bool = _opt(False, "--translate", "-tr", panel=P_DEC, help="Translate into English."),
@@ -101,6 +104,7 @@ def serve(
         model=model, host=host, port=port, workers=workers, max_queue=max_queue,
         max_upload_bytes=int(max_upload_mb * (1 << 20)), request_timeout_s=request_timeout,
         drain_timeout_s=drain_timeout, api_key=api_key or None, allow_load=allow_load,
-        request_path=request_path.rstrip("/"), inference_path=inference_path, defaults=defaults,
+        request_path=request_path.rstrip("/"), inference_path=inference_path,
+        language_probabilities=not no_language_probabilities, defaults=defaults,
     )
     run_server(settings, use_gpu=not no_gpu, flash_attn=flash_attn)

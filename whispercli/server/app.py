@@ -53,7 +53,9 @@ class _Api:
         if not isinstance(upload, Upload):
             raise BadRequest("no 'file' field in the request (send the audio as a multipart file part)",
                              param="file", code="missing_file")
-        return upload, request_spec(form.fields, self.settings.defaults, endpoint=endpoint), deadline
+        spec = request_spec(form.fields, self.settings.defaults, endpoint=endpoint,
+                            language_probabilities=self.settings.language_probabilities)
+        return upload, spec, deadline
 
     # ------------------------------------------------------------------ routes
     async def health(self, request):

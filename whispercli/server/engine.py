@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
+from ..constants import SAMPLE_RATE
 from ..errors import TranscriptionAborted
 from .errors import ClientGone, RequestTimeout, Saturated
 from .fields import RequestSpec
@@ -34,9 +35,32 @@ class _Loaded:
     retired: bool = False
 
 
+@dataclass(frozen=True)
+class Served:
+    """A finished request: the job's result, plus whisper-server's language probabilities when asked."""
+
+    result: object  # whispercli.job.JobResult
+    languages: tuple | None = None  # whispercli.types.LanguageGuess records, most likely first
+
+    @property
+    def audio_s(self) -> float:
+        return self.result.audio_s
+
+
+def language_guesses(model, samples, n_threads: int) -> tuple | None:
+    """whisper-server's pass for ``verbose_json``: ``whisper_lang_auto_detect`` at offset 0 of the audio.
+
+    None for an English-only model, which has no language to rank (whisper-server ranks
+    its untrained language tokens anyway), and for audio shorter than one 10 ms frame.
+    """
+    if not model.is_multilingual or len(samples) * 1000 // SAMPLE_RATE == 0:
+        return None
+    return tuple(model.detect_language(samples, offset_ms=0, n_threads=n_threads))
+
+
 @dataclass(eq=False)
 class Job:
-    """A request on a worker: ``future`` resolves to a :class:`~whispercli.job.JobResult`."""
+    """A request on a worker: ``future`` resolves to a :class:`Served`."""
 
     future: asyncio.Future
     abort: threading.Event = field(default_factory=threading.Event)
@@ -141,10 +165,15 @@ class Engine:
 
         source = io.BytesIO(data)
         source.name = filename  # what a decoding error names
-        hooks = JobHooks(abort=abort.is_set,
+        samples: list = []
+        hooks = JobHooks(abort=abort.is_set, on_samples=samples.append,
                          on_segment=(lambda seg, speaker: on_segment(seg)) if on_segment else None)
-        return run_job(loaded.model, source, spec.options, input_name=filename, model_label=loaded.label,
-                       hooks=hooks)
+        result = run_job(loaded.model, source, spec.options, input_name=filename, model_label=loaded.label,
+                         hooks=hooks)
+        languages = None
+        if spec.language_probabilities and not abort.is_set():
+            languages = language_guesses(loaded.model, samples[0], spec.options.threads)
+        return Served(result, languages)
 
     async def wait(self, job: Job, *, deadline: float, is_disconnected: Callable[[], Awaitable[bool]],
                    until: Callable[[], bool] | None = None):

@@ -29,7 +29,9 @@ class Body:
     media_type: str
 
 
-def render(result, spec: RequestSpec, *, openai: bool) -> Body:
+def render(served, spec: RequestSpec, *, openai: bool) -> Body:
+    """``served`` is the engine's :class:`~whispercli.server.engine.Served`."""
+    result = served.result
     fmt = spec.response_format
     media_type = MEDIA_TYPES[fmt]
     if fmt in _WRITER_FOR:
@@ -41,7 +43,7 @@ def render(result, spec: RequestSpec, *, openai: bool) -> Body:
     elif openai:
         payload = _openai_verbose(result, transcript, spec)
     else:
-        payload = _whisper_server_verbose(result, transcript, spec)
+        payload = _whisper_server_verbose(result, transcript, spec, served.languages)
     return Body(json.dumps(payload, ensure_ascii=False).encode("utf-8"), media_type)
 
 
@@ -69,8 +71,22 @@ def _avg_logprob(tokens, n_all: int) -> float:
     return sum(t.plog for t in tokens) / n_all if n_all else 0.0
 
 
-def _whisper_server_verbose(result, transcript, spec: RequestSpec) -> dict:
-    """server.cpp's verbose_json (without the language probabilities)."""
+# server.cpp lists a language when its probability (a C float) is > 0.001f
+_LISTED_ABOVE = 0.0010000000474974513
+
+
+def _language_probabilities(languages) -> dict:
+    """server.cpp's three keys from the detection pass (libwhisper's float32 values, as it prints them)."""
+    top = languages[0]
+    return {
+        "detected_language": top.name,
+        "detected_language_probability": top.probability,
+        "language_probabilities": {g.code: g.probability for g in languages if g.probability > _LISTED_ABOVE},
+    }
+
+
+def _whisper_server_verbose(result, transcript, spec: RequestSpec, languages) -> dict:
+    """server.cpp's verbose_json."""
     from ..writers._utf8 import merge_split_tokens
 
     o = spec.options
@@ -103,6 +119,7 @@ def _whisper_server_verbose(result, transcript, spec: RequestSpec) -> dict:
         "language": language_name(transcript.language),
         "duration": result.audio_s,
         "text": result.render("txt").decode("utf-8", "replace"),
+        **(_language_probabilities(languages) if languages else {}),
         "segments": segments,
     }
 
