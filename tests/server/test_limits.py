@@ -106,6 +106,25 @@ def test_load_names_from_the_cache_only_and_a_failed_load_keeps_the_old_model(st
     assert status == 200 and words(json.loads(body)["text"]) == JFK_WORDS
 
 
+def test_health_is_a_503_while_a_load_runs(start_server, tiny_en_path, base_path, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "ggml-tiny.en.bin").symlink_to(tiny_en_path)
+    (cache / "ggml-base.bin").symlink_to(base_path)
+    server = start_server("--allow-load", model="tiny.en", env={"WHISPERCLI_MODELS_DIR": str(cache)})
+    seen: list[tuple[int, bytes]] = []
+    with ThreadPoolExecutor(1) as pool:
+        loading = pool.submit(curl, f"{server.url}/load", "-F", "model=base")
+        while not loading.done():
+            seen.append(server.get("/health")[:2])
+        assert loading.result()[:2] == (200, b"Load was successful!")
+    # whisper-server's answer while it loads (server.cpp), then ok again
+    assert (503, b'{"status":"loading model"}') in seen
+    assert {status for status, _ in seen} <= {200, 503}
+    assert server.get("/health")[:2] == (200, b'{"status":"ok"}')
+    assert b'"base"' in curl(f"{server.url}/v1/models")[1]
+
+
 def test_request_and_inference_paths(start_server, jfk_wav, cli_outputs):
     server = start_server("--request-path", "/whisper", "--inference-path", "/asr")
     status, body, _ = curl(f"{server.url}/whisper/asr", "-F", f"file=@{jfk_wav}", "-F", "response_format=srt")

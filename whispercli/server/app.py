@@ -62,7 +62,9 @@ class _Api:
         from starlette.responses import JSONResponse
 
         if self.engine.loading:
-            return JSONResponse({"status": "ok", "loading": True})
+            # whisper-server's answer while /load runs (server.cpp): a load balancer takes the
+            # instance out of rotation until the new model is in, though the old one still serves
+            return JSONResponse({"status": "loading model"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def metrics(self, request):

@@ -73,12 +73,16 @@ class Engine:
         self.workers = workers
         self.max_queue = max_queue
         self.metrics = metrics
-        self.loading = False
+        self._loads = 0  # /load requests in progress
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="whispercli-serve")
         self._slots: asyncio.Semaphore | None = None  # made on the loop that uses it
         self._waiting = 0
         self._running = 0
         self._jobs: set[Job] = set()
+
+    @property
+    def loading(self) -> bool:
+        return self._loads > 0
 
     @property
     def model(self):
@@ -210,11 +214,11 @@ class Engine:
         """Load another model; the old one keeps serving until the new one is ready (and on failure)."""
         from ..model import Model
 
-        self.loading = True
+        self._loads += 1
         try:
             model = await asyncio.get_running_loop().run_in_executor(None, Model.load, path)
         finally:
-            self.loading = False
+            self._loads -= 1
         old, self._current = self._current, _Loaded(model, label)
         old.retired = True
         self._unlease(old, release=False)
