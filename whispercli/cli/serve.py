@@ -42,7 +42,8 @@ def serve(
     request_timeout: float = _opt(600.0, "--request-timeout", panel=P_NET, min=0.1,
                                   help="Seconds a request may take (queue wait included); then it is aborted (504)."),
     drain_timeout: float = _opt(30.0, "--drain-timeout", panel=P_NET, min=0.0,
-                                help="On SIGTERM/SIGINT: seconds in-flight requests get to finish."),
+                                help="On SIGTERM/SIGINT: seconds in-flight requests get to finish; then "
+                                     "they are aborted (503 with Retry-After)."),
     api_key: Optional[str] = _opt(None, "--api-key", panel=P_NET, envvar="WHISPERCLI_API_KEY", show_default=False,
                                   help="Require 'Authorization: Bearer KEY' (also from $WHISPERCLI_API_KEY); "
                                        "/health and /metrics stay open."),
@@ -85,8 +86,8 @@ def serve(
     Bad requests get a 4xx with a one-line message in the endpoint's error shape (OpenAI's
     {"error": {...}} on /v1): 400 bad field or undecodable audio, 401 bad API key, 413 upload over
     --max-upload-mb, 415 not a form, 503 with Retry-After when the workers and the queue are full, 504 past
-    --request-timeout. SIGTERM or SIGINT stops accepting, lets in-flight requests finish (--drain-timeout)
-    and exits 0.
+    --request-timeout. SIGTERM or SIGINT stops accepting, lets in-flight requests finish (--drain-timeout;
+    what is left then gets 503 with Retry-After) and exits 0.
     """
     from ..options import TranscribeOptions
     from ..server.runner import serve as run_server

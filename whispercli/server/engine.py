@@ -6,7 +6,9 @@ so ``--workers N`` transcribes N requests at once on the one model.  Requests be
 the workers wait in a queue of at most ``--max-queue``; past that they are refused
 at once (:class:`Saturated`).  A request that passes its deadline, or whose client
 disconnects, sets its abort flag: libwhisper stops at the next check and the worker
-is free again.  All bookkeeping runs on the event loop's thread, so it needs no locks.
+is free again.  On SIGTERM/SIGINT (:meth:`Engine.drain`) queued and running requests go
+on until the drain deadline; then they are aborted the same way and answered 503
+(:class:`ShuttingDown`).  All bookkeeping runs on the event loop's thread, so it needs no locks.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Awaitable, Callable
 
 from ..constants import SAMPLE_RATE
 from ..errors import TranscriptionAborted
-from .errors import ClientGone, RequestTimeout, Saturated
+from .errors import ClientGone, RequestTimeout, Saturated, ShuttingDown
 from .fields import RequestSpec
 
 _POLL_S = 0.1  # how often a waiting request looks at its deadline and its client
@@ -74,11 +76,23 @@ class Engine:
         self.max_queue = max_queue
         self.metrics = metrics
         self._loads = 0  # /load requests in progress
+        self._drain_deadline: float | None = None  # set when the server starts shutting down
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="whispercli-serve")
         self._slots: asyncio.Semaphore | None = None  # made on the loop that uses it
         self._waiting = 0
         self._running = 0
         self._jobs: set[Job] = set()
+
+    @property
+    def draining(self) -> bool:
+        return self._drain_deadline is not None
+
+    def drain(self, timeout_s: float) -> None:
+        """The server stops: what still waits or runs ``timeout_s`` from now is aborted (503)."""
+        self._drain_deadline = time.monotonic() + timeout_s
+
+    def _drain_over(self) -> bool:
+        return self._drain_deadline is not None and time.monotonic() >= self._drain_deadline
 
     @property
     def loading(self) -> bool:
@@ -98,10 +112,13 @@ class Engine:
                      on_segment: Callable[[object], None] | None = None) -> Job:
         """Wait for a worker (or refuse at once when the queue is full), then start the job.
 
-        A request leaves the queue when its deadline passes (504) or its client goes (499).
+        A request leaves the queue when its deadline passes (504), its client goes (499) or
+        the drain deadline passes (503).
         """
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
+        if self._drain_over():
+            raise ShuttingDown()
         if self._running + self._waiting >= self.workers + self.max_queue:
             self.metrics.rejections.labels("queue_full").inc()
             raise Saturated(f"all {self.workers} workers are busy and {self.max_queue} requests are waiting; "
@@ -121,6 +138,8 @@ class Engine:
                     raise RequestTimeout("the request timed out waiting for a worker")
                 if is_disconnected is not None and await is_disconnected():
                     raise ClientGone("the client disconnected while its request waited for a worker")
+                if self._drain_over():
+                    raise ShuttingDown()
         except BaseException:
             acquire.cancel()
             if acquire.done() and not acquire.cancelled():
@@ -196,6 +215,8 @@ class Engine:
                     if time.monotonic() >= deadline:
                         self.stop(job, RequestTimeout("the request took longer than the server's "
                                                       "--request-timeout; the transcription was aborted"))
+                    elif self._drain_over():
+                        self.stop(job, ShuttingDown())
                     elif await is_disconnected():
                         self.stop(job, ClientGone("the client disconnected; the transcription was aborted"))
         except asyncio.CancelledError:
