@@ -16,13 +16,16 @@ def test_health(server):
 
 
 def test_the_curl_command_from_the_whisper_cpp_docs(server, jfk_wav, cli_outputs):
-    # examples/server/README.md, verbatim but for the port and the file path
+    # examples/server/README.md, verbatim but for the port, the file path and the prompt
+    prompt = "President Kennedy, inaugural address."
     status, body, content_type = curl(
         f"{server.url}/inference", "-H", "Content-Type: multipart/form-data", "-F", f"file=@{jfk_wav}",
-        "-F", "temperature=0.0", "-F", "temperature_inc=0.2", "-F", "response_format=json")
+        "-F", "temperature=0.0", "-F", "temperature_inc=0.2", "-F", f"prompt={prompt}",
+        "-F", "carry_initial_prompt=true", "-F", "response_format=json")
     assert (status, content_type) == (200, "application/json")
     # whisper-server's json: every segment's text and a newline, as its text format; its segmentation is -ml 60
-    assert json.loads(body) == {"text": cli_outputs("-ml", "60")["txt"].decode()}
+    expected = cli_outputs("-ml", "60", "--prompt", prompt, "--carry-initial-prompt")["txt"].decode()
+    assert json.loads(body) == {"text": expected}
     assert words(json.loads(body)["text"]) == JFK_WORDS
 
 
