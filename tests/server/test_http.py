@@ -143,6 +143,17 @@ def test_undecodable_or_empty_audio_is_a_400(server, tmp_path, content):
     assert "bad.wav" in error_of(body)["message"]
 
 
+@pytest.mark.parametrize("content_type, body", [
+    ("multipart/form-data; boundary=zz", r"--zz\r\nbroken"),
+    ("multipart/form-data; boundary=zz", "--zz\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc"),
+    ("multipart/form-data", "no boundary"),
+])
+def test_a_malformed_form_is_a_400_and_no_log_line(server, content_type, body):
+    status, answer, _ = curl(f"{server.url}/inference", "-H", f"Content-Type: {content_type}", "--data-binary", body)
+    assert status == 400 and set(json.loads(answer)) == {"error"}
+    assert "boundary" not in server.log.read_text()  # the client's 400, not a warning in the server's log
+
+
 def test_not_a_form_is_a_415(server, jfk_wav):
     status, body, _ = curl(f"{server.url}/v1/audio/transcriptions", "-H", "Content-Type: audio/wav",
                            "--data-binary", f"@{jfk_wav}")

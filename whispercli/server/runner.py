@@ -8,6 +8,7 @@ process exits 0.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from ..errors import UsageError
@@ -78,6 +79,9 @@ def serve(settings: ServerSettings, *, use_gpu: bool = True, flash_attn: bool = 
     from ..options import validate
 
     validate(settings.defaults)  # a bad server-side default is a usage error now, not a 400 per request
+    # python-multipart logs a warning for each malformed body it meets: that is the client's 400
+    # (with the same message), not something for the server's log
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     app, engine = build(settings, use_gpu=use_gpu, flash_attn=flash_attn)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="off", access_log=False,
                             log_level="warning",
