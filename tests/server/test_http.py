@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from helpers import JFK_WORDS, words
@@ -60,6 +61,11 @@ def test_inference_verbose_json_has_whisper_servers_shape(server, jfk_wav):
             "no_speech_prob"} <= set(seg)
     assert all({"word", "start", "end", "t_dtw", "probability"} <= set(w) for w in seg["words"])
     assert "".join(w["word"] for w in seg["words"]) == seg["text"]
+    # server.cpp's numbers: 10 ms ticks times 0.01, C floats
+    times = [t for s in payload["segments"] for t in (s["start"], s["end"])]
+    times += [t for s in payload["segments"] for w in s["words"] for t in (w["start"], w["end"])]
+    assert times == [round(t * 100) * 0.01 for t in times]
+    assert all(s["avg_logprob"] == float(np.float32(s["avg_logprob"])) for s in payload["segments"])
     # an English-only model has no languages to rank: whisper-server's detection keys are left out
     assert not {"detected_language", "detected_language_probability", "language_probabilities"} & set(payload)
 
