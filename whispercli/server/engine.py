@@ -118,6 +118,7 @@ class Engine:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
         if self._drain_over():
+            self.metrics.rejections.labels("shutting_down").inc()
             raise ShuttingDown()
         if self._running + self._waiting >= self.workers + self.max_queue:
             self.metrics.rejections.labels("queue_full").inc()
@@ -139,6 +140,7 @@ class Engine:
                 if is_disconnected is not None and await is_disconnected():
                     raise ClientGone("the client disconnected while its request waited for a worker")
                 if self._drain_over():
+                    self.metrics.rejections.labels("shutting_down").inc()
                     raise ShuttingDown()
         except BaseException:
             acquire.cancel()
