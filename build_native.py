@@ -190,7 +190,9 @@ def _env_flag(name: str, default: bool) -> bool:
     return value.strip().lower() not in {"0", "off", "no", "false"}
 
 
-def cmake_options() -> list[str]:
+def cmake_options(engine: bool = False) -> list[str]:
+    """CMake options; ``engine``: for our patched libwhisper rather than the pristine
+    whisper-cli, which keeps whisper.cpp's own defaults so that parity compares with them."""
     opts = [
         "-DCMAKE_BUILD_TYPE=Release",
         "-DBUILD_SHARED_LIBS=OFF",
@@ -211,6 +213,9 @@ def cmake_options() -> list[str]:
         opts.append("-DGGML_CUDA=ON")
     if _env_flag("WHISPERCLI_VULKAN", False):
         opts.append("-DGGML_VULKAN=ON")
+    if engine and patch_files():
+        # llamafile's tiled sgemm, chosen at run time by patch 0007 (--exact turns it off)
+        opts.append("-DGGML_LLAMAFILE=ON")
     opts += shlex.split(os.environ.get("WHISPERCLI_CMAKE_ARGS", ""))
     return opts
 
@@ -301,7 +306,7 @@ def cmake_build(targets: list[str], src: Path | None = None) -> tuple[Path, Path
     """Configure (once) and build ``targets`` of ``src`` (default: the pristine source);
     returns (source, build dir, options)."""
     src = src or source_dir()
-    opts = cmake_options()
+    opts = cmake_options(engine=(src / ".patched").is_file())
     bdir = build_dir(src, opts)
     bdir.mkdir(parents=True, exist_ok=True)
     stamp = bdir / ".whispercli-configured"
@@ -388,18 +393,20 @@ def _version_stamp(version: str, opts: list[str]) -> str:
     )
 
 
-def make_ffi(extra_link_args: list[str] | None = None, absolute_sources: bool = False):
+def make_ffi(extra_link_args: list[str] | None = None, absolute_sources: bool = False, headers: Path | None = None):
     """The configured cffi FFI builder (no side effects: paths only).
 
     setuptools calls this at every build stage, so the CMake build itself runs in
     ``setup.py``'s build_ext (see :func:`build_libraries`), which also fills in the
-    link arguments from what CMake actually produced.
+    link arguments from what CMake actually produced.  ``headers``: the source tree whose
+    headers the module compiles against - the patched one that the libraries were built
+    from (patch 0007 adds to whisper.h); setup.py's build_ext sets them once it exists.
     """
     from cffi import FFI
 
     override = os.environ.get("WHISPER_CPP_DIR")
     src = Path(override).expanduser().resolve() if override else PIN_DIR
-    opts = cmake_options()
+    opts = cmake_options(engine=True)
     version = source_version(src) if (src / "CMakeLists.txt").is_file() else load_pin()["version"]
     cdef = load_cdef()
     ffibuilder = FFI()
@@ -409,7 +416,7 @@ def make_ffi(extra_link_args: list[str] | None = None, absolute_sources: bool = 
         cdef.INCLUDES + cdef.signature_checks(ffibuilder) + _version_stamp(version, opts),
         source_extension=".cpp",
         sources=native_sources(absolute_sources),
-        include_dirs=include_dirs(src),
+        include_dirs=include_dirs(headers or src),
         extra_compile_args=["-std=c++17", "-O2", "-Wall"],
         extra_link_args=extra_link_args or [],
     )
@@ -417,8 +424,8 @@ def make_ffi(extra_link_args: list[str] | None = None, absolute_sources: bool = 
 
 
 def build_in_place() -> Path:
-    _src, bdir, _opts = build_libraries()
-    ffibuilder = make_ffi(link_args(bdir), absolute_sources=True)
+    src, bdir, _opts = build_libraries()
+    ffibuilder = make_ffi(link_args(bdir), absolute_sources=True, headers=src)
     tmpdir = ROOT / "build" / "cffi"
     tmpdir.mkdir(parents=True, exist_ok=True)
     so = ffibuilder.compile(tmpdir=str(tmpdir), verbose=False)

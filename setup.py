@@ -13,10 +13,11 @@ class BuildNativeFirst(build_ext):
     """CMake-build libwhisper/ggml (incrementally) before cffi compiles and links the module."""
 
     def run(self):
-        _src, bdir, _opts = build_native.build_libraries()
+        src, bdir, _opts = build_native.build_libraries()
         for ext in self.extensions:
             if ext.name == build_native.MODULE_NAME:
                 ext.extra_link_args = build_native.link_args(bdir)
+                ext.include_dirs = build_native.include_dirs(src)  # the patched headers
         super().run()
         if self.inplace:  # editable install: a module left by `python build_native.py` would shadow this one
             built = Path(self.get_ext_fullpath(build_native.MODULE_NAME)).resolve()

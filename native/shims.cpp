@@ -1,6 +1,8 @@
 // Shims that need no more than whisper.h: the abort flag, the timings copy, the regex check.
 #include "whispercli_shims.h"
 
+#include "ggml-cpu.h"
+
 #include <regex>
 
 // The abort check runs after every graph node inside ggml; a Python callback
@@ -29,4 +31,26 @@ int whispercli_regex_ok(const char * pattern) {
     } catch (const std::regex_error &) {
         return 0;
     }
+}
+
+// Patch 0007's tiled sgemm switch, on a state or (state == NULL) on the context's own state.
+// Returns 1 when this build can use the kernel (patched, GGML_LLAMAFILE), else 0 and does nothing:
+// a WHISPERCLI_PATCHES=0 build still compiles and simply stays exact.
+int whispercli_set_tiled_gemm(struct whisper_context * ctx, struct whisper_state * state, int enabled) {
+#if defined(WHISPER_HAS_TILED_GEMM)
+    if (!ggml_cpu_has_llamafile()) {
+        return 0;
+    }
+    if (state != nullptr) {
+        whisper_state_set_tiled_gemm(state, enabled != 0);
+    } else {
+        whisper_set_tiled_gemm(ctx, enabled != 0);
+    }
+    return 1;
+#else
+    (void) ctx;
+    (void) state;
+    (void) enabled;
+    return 0;
+#endif
 }

@@ -2,7 +2,7 @@
  *
  * whispercli/_cdef.py declares the same functions for cffi, and build_native.py
  * static_asserts that each declaration there has the type declared here.
- * One .cpp per concern: shims.cpp (abort flag, timings, regex check), grammar.cpp (GBNF
+ * One .cpp per concern: shims.cpp (abort flag, timings, regex check, tiled-gemm switch), grammar.cpp (GBNF
  * parsing), quantize.cpp (whisper-quantize's algorithm).
  */
 #pragma once
@@ -21,6 +21,7 @@ extern "C" {
 bool whispercli_flag_abort(void * flag);
 int whispercli_get_timings(struct whisper_context * ctx, struct whisper_timings * out);
 int whispercli_regex_ok(const char * pattern);
+int whispercli_set_tiled_gemm(struct whisper_context * ctx, struct whisper_state * state, int enabled);
 
 /* grammar.cpp: an opaque parsed grammar, freed with whispercli_grammar_free */
 struct whispercli_grammar;

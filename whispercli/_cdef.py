@@ -297,6 +297,7 @@ const char * whisper_bench_ggml_mul_mat_str(int n_threads);
 int whispercli_get_timings(struct whisper_context * ctx, struct whisper_timings * out);
 int whispercli_quantize(const char * fname_inp, const char * fname_out, int ftype);
 int whispercli_regex_ok(const char * pattern);
+int whispercli_set_tiled_gemm(struct whisper_context * ctx, struct whisper_state * state, int enabled);
 static const char * const WHISPERCLI_PACKAGE_VERSION;
 static const char * const WHISPERCLI_BUILD_INFO;
 bool whispercli_flag_abort(void * flag);

@@ -17,6 +17,7 @@ benchmarking, quantizing), but none of them holds logic of its own.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Callable
 
@@ -27,10 +28,24 @@ from .types import Segment, Token
 
 _REBUILD = "rebuild it with `pip install -e .` (or `python build_native.py`) in the whispercli source tree"
 
+# ggml's OpenMP threads wait for each other at every graph node.  libgomp's default is to
+# spin 300,000 times first: when other processes (or our own --jobs / server workers) hold
+# the cores, a spinning thread burns the time slice of the one it waits for, and two runs
+# sharing 2 cores took up to 13x their time.  A bounded spin keeps one run's speed (measured
+# in benchmarks/levers.md) and lets waiting threads sleep.  libgomp reads this once, when it
+# is loaded with the module just below; a user's own OMP_WAIT_POLICY/GOMP_SPINCOUNT wins,
+# and the variable is not left behind for child processes.
+GOMP_SPINCOUNT = "3000"
+_set_spin = "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ
+if _set_spin:
+    os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT
 try:
     from ._whisper_cffi import ffi, lib
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise BuildMismatchError(f"the native module whispercli._whisper_cffi cannot be loaded ({exc}); {_REBUILD}") from exc
+finally:
+    if _set_spin:
+        os.environ.pop("GOMP_SPINCOUNT", None)
 
 _built_for = ffi.string(lib.WHISPERCLI_PACKAGE_VERSION).decode()
 if _built_for != _version.__version__:
@@ -279,6 +294,7 @@ class FullCall:
         self.error: BaseException | None = None
         self.delivered = 0  # segments handed to on_new_segments so far
         self.abort_flag = ffi.new("int *", 0)
+        self.exact = params.exact
         self.c = self._build(params)
 
     def _cstr(self, text: str | None):
@@ -331,6 +347,7 @@ class FullCall:
         """Run the computation; returns libwhisper's return code (0 = success)."""
         buf = ffi.from_buffer("float[]", samples)
         _take_recent_errors()
+        set_exact(self._ctx, state, self.exact)
         rc = lib.whisper_full_with_state(self._ctx, state, self.c, buf, len(samples))
         if self.error is not None:
             raise self.error
@@ -418,10 +435,18 @@ def lang_code(lang_id_: int) -> str:
     return "" if ptr == ffi.NULL else ffi.string(ptr).decode()
 
 
-def detect_language(ctx, state, samples, offset_ms: int, n_threads: int) -> list[float]:
+def set_exact(ctx, state, exact: bool) -> bool:
+    """Choose the engine's numerics for ``state`` (None: the context's own state): ``exact``
+    is whisper.cpp v1.9.1's, else llamafile's tiled sgemm (patch 0007).  Returns whether
+    this build has the tiled kernel (a build without it is always exact)."""
+    return bool(lib.whispercli_set_tiled_gemm(ctx, ffi.NULL if state is None else state, 0 if exact else 1))
+
+
+def detect_language(ctx, state, samples, offset_ms: int, n_threads: int, exact: bool = False) -> list[float]:
     """Probabilities of every language id for the 30 s window at ``offset_ms``."""
     buf = ffi.from_buffer("float[]", samples)
     _take_recent_errors()
+    set_exact(ctx, state, exact)
     rc = lib.whisper_pcm_to_mel_with_state(ctx, state, buf, len(samples), n_threads)
     if rc != 0:
         raise NativeError("whisper_pcm_to_mel_with_state", rc, _take_recent_errors())
@@ -494,6 +519,7 @@ def bench_full(ctx, params: FullParams, samples) -> list[str]:
     call = FullCall(ctx, params)
     buf = ffi.from_buffer("float[]", samples)
     _take_recent_errors()
+    set_exact(ctx, None, params.exact)
     _check(lib.whisper_full(ctx, call.c, buf, len(samples)), "whisper_full")
     return [ffi.string(lib.whisper_full_get_segment_text(ctx, i)).decode("utf-8", "replace")
             for i in range(lib.whisper_full_n_segments(ctx))]

@@ -43,6 +43,9 @@ class JobResult:
     context: object  # whispercli.writers.OutputContext: what every writer needs
     formats: tuple[str, ...]
     written: tuple[str, ...] = ()  # paths of the files written, in write order
+    # what the job changed in the options for this model (options.for_model's words), for a client
+    # that did not see the model itself (a cluster client) to say what a local run says
+    warnings: tuple[str, ...] = ()
 
     @property
     def audio_s(self) -> float:
@@ -93,7 +96,7 @@ def run_job(
     """
     from .fileio import ensure_writable_dir
 
-    options, _ = for_model(options, multilingual=model.is_multilingual)  # clients warn; the job just obeys
+    options, warnings = for_model(options, multilingual=model.is_multilingual)  # the client says it, not the job
     if output_base is not None and options.formats:
         ensure_writable_dir(os.path.dirname(output_base) or ".")  # fail before the work, not after
     samples, stereo = _decode(source, options)
@@ -105,7 +108,7 @@ def run_job(
     name = input_name if input_name is not None else (source if isinstance(source, str) else "<audio>")
     context = output_context(model, transcript, options, stereo=stereo, n_samples=len(samples),
                              input_name=name, output_base=output_base or name, model_label=model_label)
-    result = JobResult(transcript, context, options.formats)
+    result = JobResult(transcript, context, options.formats, warnings=tuple(warnings))
     if output_base is not None:
         result = write_outputs(result, output_base)
     return result
@@ -183,7 +186,7 @@ def output_context(model, transcript, options: TranscribeOptions, *, stereo, n_s
         model_path=model_label if model_label is not None else str(model.path),
         language_arg=params.language or "auto",
         translate=params.translate,
-        system_info=system.system_info(),
+        system_info=system.system_info(exact=params.exact),
         model_info=model.info,
         n_samples=n_samples,
         speakers=estimate_speakers(stereo, transcript.segments) if stereo is not None else None,

@@ -69,7 +69,8 @@ class TranscribeOptions:
     # ---- outputs
     formats: tuple[str, ...] = ()  # FORMAT_NAMES, in whisper-cli's write order
     font_path: str = DEFAULT_FONT_PATH
-    compat: bool = False  # whisper-cli's exact bytes even where they are invalid
+    compat: bool = False  # whisper-cli's exact bytes even where they are invalid (implies exact)
+    exact: bool = False  # whisper.cpp v1.9.1's numerics; default: the tiled sgemm (FullParams.exact)
     # ---- what the live segment lines show
     print_special: bool = False
     print_colors: bool = False
@@ -295,4 +296,5 @@ def to_full_params(options: TranscribeOptions) -> FullParams:
         vad_max_speech_duration_s=o.vad_max_speech_duration_s,
         vad_speech_pad_ms=o.vad_speech_pad_ms,
         vad_samples_overlap=o.vad_samples_overlap,
+        exact=o.exact or o.compat,
     )

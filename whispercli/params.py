@@ -104,6 +104,10 @@ class FullParams:
     vad_max_speech_duration_s: float = FLT_MAX
     vad_speech_pad_ms: int = 30
     vad_samples_overlap: float = 0.1
+    # Not a whisper_full_params field: the engine's numerics for this call.  False (the
+    # default) runs matrix products through llamafile's tiled sgemm (patch 0007): faster,
+    # same accuracy, not whisper-cli's bytes; True computes exactly as whisper.cpp v1.9.1.
+    exact: bool = False
 
     @classmethod
     def for_strategy(cls, strategy: SamplingStrategy | str) -> FullParams:

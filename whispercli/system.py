@@ -26,11 +26,16 @@ def build_info() -> str:
 
 
 @functools.lru_cache(maxsize=None)
-def system_info() -> str:
-    """``whisper_print_system_info()``: the CPU features ggml uses (ends with ``" | "``, as whisper-cli writes it)."""
+def system_info(exact: bool = False) -> str:
+    """``whisper_print_system_info()``: the CPU features ggml uses (ends with ``" | "``, as whisper-cli writes it).
+
+    ``exact``: as the engine runs with ``exact`` numerics, where llamafile's kernels (built in
+    for patch 0007, then unused) are not part of the computation: whisper-cli's own line.
+    """
     from . import _native
 
-    return _native.system_info()
+    info = _native.system_info()
+    return info.replace("LLAMAFILE = 1 | ", "") if exact else info
 
 
 def versions() -> dict[str, str]:

@@ -103,7 +103,7 @@ def test_same_bytes_as_whisper_cli(case, whisper_cli, audio, tiny_en_path, base_
     assert ref.returncode == 0, ref.stderr[-2000:]
     env = dict(os.environ, WHISPERCLI_MODELS_DIR=str(models_dir))
     ours = subprocess.run([sys.executable, "-m", "whispercli", "transcribe", "-m", str(model), "-f", str(src),
-                           "-np", *args, *outputs, "-of", str(tmp_path / "ours")],
+                           "-np", "--exact", *args, *outputs, "-of", str(tmp_path / "ours")],
                           capture_output=True, timeout=300, env=env)
     assert ours.returncode == 0, ours.stderr[-2000:]
 

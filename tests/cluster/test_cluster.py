@@ -97,6 +97,19 @@ def test_cluster_writes_the_bytes_of_a_local_run(env, clips, scheduler, tmp_path
     assert again.stderr.decode().count("outputs exist") == len(CLIPS)
 
 
+def test_english_only_model_warning_is_said_once_as_a_local_run_says_it(env, clips, scheduler, tmp_path):
+    inputs = sorted(clips.glob("clip*.wav"))[:3]
+    local = _transcribe(env, "-l", "de", "-otxt", "-od", tmp_path / "local", *inputs)
+    remote = _transcribe(env, "-l", "de", "-otxt", "-od", tmp_path / "cluster", "--cluster", scheduler, *inputs)
+    assert local.returncode == remote.returncode == 0, remote.stderr
+    warning = b"whispercli: warning: model is not multilingual, ignoring language and translation options\n"
+    assert local.stderr == warning
+    assert remote.stderr == warning  # once for the run, not once per input
+    for path in inputs:  # and the workers did as the warning says: English, as locally
+        name = path.name + ".txt"
+        assert (tmp_path / "cluster" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+
+
 def test_shared_inputs_are_read_by_the_workers(env, clips, scheduler, tmp_path):
     proc = _transcribe(env, "-otxt", "-od", tmp_path, "--cluster", scheduler, "--cluster-shared", clips / "clip1.wav")
     assert proc.returncode == 0, proc.stderr

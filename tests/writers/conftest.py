@@ -103,6 +103,7 @@ def whisper_cli_params(
         logprob_thold=logprob_thold,
         no_speech_thold=no_speech_thold,
         no_timestamps=no_timestamps,
+        exact=True,  # whisper-cli's numerics (no tiled sgemm)
         suppress_nst=suppress_nst,
     )
 

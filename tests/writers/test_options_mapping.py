@@ -65,7 +65,7 @@ def _parsed(monkeypatch, argv: list[str]) -> TranscribeOptions:
 @pytest.mark.parametrize("flags", CASES, ids=lambda f: ",".join(f) or "defaults")
 def test_cli_flags_map_like_whisper_cli(monkeypatch, flags):
     oracle = _oracle()
-    options = _parsed(monkeypatch, oracle.whisper_cli_args(**flags))
+    options = _parsed(monkeypatch, [*oracle.whisper_cli_args(**flags), "--exact"])  # whisper-cli's numerics too
     expected = oracle.whisper_cli_params(**flags)
     if flags.get("detect_language"):
         # cli.cpp sets params.language = "auto" for -dl before filling wparams; the oracle leaves it
@@ -75,4 +75,7 @@ def test_cli_flags_map_like_whisper_cli(monkeypatch, flags):
 
 def test_record_defaults_are_whisper_clis(monkeypatch):
     assert _parsed(monkeypatch, []) == TranscribeOptions()
-    assert to_full_params(TranscribeOptions()) == _oracle().whisper_cli_params()
+    assert to_full_params(TranscribeOptions(exact=True)) == _oracle().whisper_cli_params()
+    # speed is the default: the tiled sgemm unless --exact (or --compat, which implies it)
+    assert to_full_params(TranscribeOptions()).exact is False
+    assert to_full_params(TranscribeOptions(compat=True)).exact is True

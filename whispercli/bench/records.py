@@ -88,6 +88,7 @@ class WhisperBench:
     threads: int
     flash_attn: bool
     use_gpu: bool
+    exact: bool  # whisper.cpp's own numerics (--exact) rather than the tiled sgemm
     repeat: int
     load_ms: float  # libwhisper's model load time (whisper-bench's "load time")
     encode_ms: Stat
@@ -118,6 +119,7 @@ class AudioBench:
     threads: int
     flash_attn: bool
     use_gpu: bool
+    exact: bool  # whisper.cpp's own numerics (--exact) rather than the tiled sgemm
     repeat: int
     beam_size: int
     best_of: int

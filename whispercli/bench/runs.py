@@ -70,7 +70,7 @@ class _Steps:
 class _Loaded:
     """A model loaded with libwhisper's default state (what whisper-bench measures)."""
 
-    def __init__(self, model: str | os.PathLike, *, flash_attn: bool, use_gpu: bool) -> None:
+    def __init__(self, model: str | os.PathLike, *, flash_attn: bool, use_gpu: bool, exact: bool = False) -> None:
         from .. import _native
         from ..model import check_model_file
         from ..models.registry import resolve_model
@@ -82,13 +82,16 @@ class _Loaded:
         self.ctx = _native.init_context_with_state(str(self.path), ContextParams(use_gpu=use_gpu,
                                                                                   flash_attn=flash_attn))
         self.info = _native.model_info(self.ctx)
+        self.exact = exact
+        _native.set_exact(self.ctx, None, exact)  # the default state that -w 0 and --audio run on
         load_ms = read_load_ms(_native, self.ctx)
         self.load_ms = float("nan") if load_ms is None else load_ms
 
     def fields(self, threads: int, repeat: int) -> dict:
         """The fields every per-configuration record starts with."""
         return dict(model=self.name, model_path=str(self.path), model_type=self.info["type"], threads=threads,
-                    flash_attn=self.flash_attn, use_gpu=self.use_gpu, repeat=repeat, load_ms=self.load_ms)
+                    flash_attn=self.flash_attn, use_gpu=self.use_gpu, exact=self.exact, repeat=repeat,
+                    load_ms=self.load_ms)
 
     def close(self) -> None:
         from .. import _native
@@ -152,9 +155,9 @@ def _bench_whisper(model: _Loaded, *, threads: int, repeat: int, steps: _Steps) 
 
 
 def bench_whisper(model: str | os.PathLike, *, threads: int = 4, flash_attn: bool = True, use_gpu: bool = True,
-                  repeat: int = 1, on_progress: ProgressCallback | None = None) -> WhisperBench:
+                  exact: bool = False, repeat: int = 1, on_progress: ProgressCallback | None = None) -> WhisperBench:
     """whisper-bench ``-w 0`` for one model (a path or a cached model name) and thread count."""
-    return run([model], [threads], what=0, flash_attn=flash_attn, use_gpu=use_gpu, repeat=repeat,
+    return run([model], [threads], what=0, flash_attn=flash_attn, use_gpu=use_gpu, exact=exact, repeat=repeat,
                on_progress=on_progress, with_system=False).results[0]
 
 
@@ -173,7 +176,8 @@ def _bench_audio(model: _Loaded, samples, options, *, audio_name: str, audio_loa
     from ..options import for_model, to_full_params
 
     ctx, label = model.ctx, f"{model.name}, {_threads(threads)}"
-    options, _warnings = for_model(options.replace(threads=threads), multilingual=model.info["multilingual"])
+    options, _warnings = for_model(options.replace(threads=threads, exact=model.exact),
+                                   multilingual=model.info["multilingual"])
     params = to_full_params(options)
     audio_ms = len(samples) * 1000.0 / SAMPLE_RATE
     for w in range(warmup):
@@ -224,11 +228,11 @@ def _bench_audio(model: _Loaded, samples, options, *, audio_name: str, audio_loa
 
 
 def bench_audio(model: str | os.PathLike, audio, *, threads: int = 4, beam_size: int = 5, best_of: int = 5,
-                language: str = "en", flash_attn: bool = True, use_gpu: bool = True, repeat: int = 1,
-                warmup: int = 0, on_progress: ProgressCallback | None = None) -> AudioBench:
+                language: str = "en", flash_attn: bool = True, use_gpu: bool = True, exact: bool = False,
+                repeat: int = 1, warmup: int = 0, on_progress: ProgressCallback | None = None) -> AudioBench:
     """Real transcriptions of ``audio`` (a path in any format, or 16 kHz float32 samples)."""
     return run([model], [threads], audio=audio, beam_size=beam_size, best_of=best_of, language=language,
-               flash_attn=flash_attn, use_gpu=use_gpu, repeat=repeat, warmup=warmup,
+               flash_attn=flash_attn, use_gpu=use_gpu, exact=exact, repeat=repeat, warmup=warmup,
                on_progress=on_progress, with_system=False).results[0]
 
 
@@ -258,6 +262,7 @@ def run(
     language: str = "en",
     flash_attn: bool = True,
     use_gpu: bool = True,
+    exact: bool = False,
     on_progress: ProgressCallback | None = None,
     with_system: bool = True,
 ) -> BenchReport:
@@ -267,6 +272,7 @@ def run(
     transcriptions with whisper-cli's options for ``beam_size``, ``best_of`` and
     ``language`` (defaults otherwise).  ``warmup`` untimed transcriptions precede the
     measured ones (audio only; ``what=0`` always warms up twice, as whisper-bench).
+    ``exact``: whisper.cpp v1.9.1's own numerics rather than the tiled sgemm (patch 0007).
     Models are resolved and checked before anything runs, so a bad one fails fast.
     """
     check_what(what)
@@ -306,7 +312,7 @@ def run(
     results = []
     for path in paths:
         steps.start(f"{model_display_name(path)}: loading")
-        model = _Loaded(path, flash_attn=flash_attn, use_gpu=use_gpu)
+        model = _Loaded(path, flash_attn=flash_attn, use_gpu=use_gpu, exact=exact)
         try:
             for n in threads:
                 if audio is None:

@@ -13,7 +13,7 @@ def run_cluster(settings, options, inputs, progress) -> list:
     are printed as one block when it is done (files finish in any order).
     """
     from ..cluster import ModelSpec, TaskInput, open_cluster, run_on_cluster
-    from ..job import outputs_exist, write_outputs
+    from ..job import JobResult, outputs_exist, write_outputs
     from ._runner import live_printer
 
     results: list = [None] * len(inputs)
@@ -31,10 +31,15 @@ def run_cluster(settings, options, inputs, progress) -> list:
                      gpu_device=settings.gpu_device, dtw=options.dtw or None)
     tasks = [TaskInput(inputs[i].name, inputs[i].name, options, settings.model, shared=settings.cluster_shared)
              for i in todo]
+    warned: set[str] = set()  # the model is the workers': its warnings come back with the results, said once
     with open_cluster(settings.cluster) as client:
         outcomes = run_on_cluster(client, spec, tasks)
         try:
             for k, outcome in outcomes:
+                for warning in outcome.warnings if isinstance(outcome, JobResult) else ():
+                    if warning not in warned:
+                        warned.add(warning)
+                        err(f"whispercli: warning: {warning}")
                 i = todo[k]
                 results[i] = _finish(inputs[i], outcome, options, progress, write_outputs, live_printer)
         finally:

@@ -40,6 +40,9 @@ def bench(
                                              f"(default: {min(4, os.cpu_count() or 1)})."),
     flash_attn: bool = _opt(True, "--flash-attn/--no-flash-attn", "-fa/-nfa", panel=P_HW, help="Flash attention."),
     no_gpu: bool = _opt(False, "--no-gpu", "-ng", panel=P_HW, help="Disable the GPU."),
+    exact: bool = _opt(False, "--exact", panel=P_HW,
+                       help="whisper.cpp v1.9.1's own numerics (whisper-cli's bytes) instead of the faster "
+                            "tiled matrix products."),
     what: int = _opt(0, "--what", "-w", panel=P_BENCH,
                      help="What to benchmark: 0 = whisper encoder/decoder (whisper-bench's figures), "
                           "1 = memcpy, 2 = ggml mul_mat."),
@@ -79,7 +82,7 @@ def bench(
     with _make_progress() as progress:
         report = lib.run(
             models, thread_list, what=what, audio=audio, repeat=repeat, warmup=warmup, beam_size=beam_size,
-            best_of=best_of, language=language, flash_attn=flash_attn, use_gpu=not no_gpu,
+            best_of=best_of, language=language, flash_attn=flash_attn, use_gpu=not no_gpu, exact=exact,
             on_progress=progress.update,
         )
 

@@ -70,7 +70,11 @@ def transcribe(
                           panel=P_FMT, help="Monospace font for -owts."),
     log_score: bool = _opt(False, "--log-score", "-ls", panel=P_FMT, help="Write .score.txt (token and probability)."),
     compat: bool = _opt(False, "--compat", panel=P_FMT,
-                        help="Keep whisper-cli's exact bytes where they are invalid (JSON escaping, UTF-8, VTT)."),
+                        help="Keep whisper-cli's exact bytes where they are invalid (JSON escaping, UTF-8, VTT); "
+                             "implies --exact."),
+    exact: bool = _opt(False, "--exact", panel=P_FMT,
+                       help="Compute exactly as whisper-cli v1.9.1 (its bytes, ~25% slower). The default runs "
+                            "matrix products through faster tiled kernels: same accuracy, words may differ."),
     # ---- decoding
     language: str = _opt("en", "--language", "-l", panel=P_DEC, help="Spoken language code or name; 'auto' detects."),
     detect_language: bool = _opt(False, "--detect-language", "-dl", panel=P_DEC, help="Detect the language and stop."),
@@ -166,7 +170,7 @@ def transcribe(
         grammar_penalty=grammar_penalty, audio_ctx=audio_ctx, debug_mode=debug_mode,
         offset_t_ms=offset_t, offset_n=offset_n, duration_ms=duration, max_len=max_len,
         split_on_word=split_on_word, word_thold=word_thold, no_timestamps=no_timestamps, dtw=dtw,
-        formats=formats, font_path=font_path, compat=compat,
+        formats=formats, font_path=font_path, compat=compat, exact=exact,
         print_special=print_special, print_colors=print_colors, print_confidence=print_confidence,
         diarize=diarize, tinydiarize=tinydiarize,
         vad=vad, vad_model=vad_model, vad_threshold=vad_threshold,
