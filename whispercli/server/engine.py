@@ -49,7 +49,7 @@ class Served:
         return self.result.audio_s
 
 
-def language_guesses(model, samples, n_threads: int) -> tuple | None:
+def language_guesses(model, samples, n_threads: int, exact: bool) -> tuple | None:
     """whisper-server's pass for ``verbose_json``: ``whisper_lang_auto_detect`` at offset 0 of the audio.
 
     None for an English-only model, which has no language to rank (whisper-server ranks
@@ -57,7 +57,7 @@ def language_guesses(model, samples, n_threads: int) -> tuple | None:
     """
     if not model.is_multilingual or len(samples) * 1000 // SAMPLE_RATE == 0:
         return None
-    return tuple(model.detect_language(samples, offset_ms=0, n_threads=n_threads))
+    return tuple(model.detect_language(samples, offset_ms=0, n_threads=n_threads, exact=exact))
 
 
 @dataclass(eq=False)
@@ -197,7 +197,8 @@ class Engine:
                          hooks=hooks)
         languages = None
         if spec.language_probabilities and not abort.is_set():
-            languages = language_guesses(loaded.model, samples[0], spec.options.threads)
+            o = spec.options
+            languages = language_guesses(loaded.model, samples[0], o.threads, exact=o.exact or o.compat)
         return Served(result, languages)
 
     async def wait(self, job: Job, *, deadline: float, is_disconnected: Callable[[], Awaitable[bool]],
