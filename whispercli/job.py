@@ -22,13 +22,16 @@ from .options import TranscribeOptions, for_model, to_full_params
 class JobHooks:
     """What a client hears while a job runs; every hook is optional and runs on the calling thread.
 
-    ``on_audio(audio_s)`` once the input is decoded; ``on_segment(segment, speaker)`` as each
+    ``on_audio(audio_s)`` once the input is decoded; ``on_samples(samples)`` then, with the
+    float32 16 kHz mono samples the model is given (for a client's own pass over them, such
+    as the server's language probabilities); ``on_segment(segment, speaker)`` as each
     segment is decoded (``speaker`` is ``"0"``/``"1"``/``"?"`` with ``diarize``, else None);
     ``on_progress(percent)``; ``abort()`` is polled and stops the computation when true
     (the job then raises :class:`TranscriptionAborted` carrying the partial transcript).
     """
 
     on_audio: Callable[[float], None] | None = None
+    on_samples: Callable[[object], None] | None = None
     on_segment: Callable[[object, str | None], None] | None = None
     on_progress: Callable[[int], None] | None = None
     abort: Callable[[], bool] | None = None
@@ -99,6 +102,8 @@ def run_job(
     samples, stereo = _decode(source, options)
     if hooks.on_audio is not None:
         hooks.on_audio(len(samples) / SAMPLE_RATE)
+    if hooks.on_samples is not None:
+        hooks.on_samples(samples)
     transcript = _transcribe(model, samples, stereo, options, hooks)
     name = input_name if input_name is not None else (source if isinstance(source, str) else "<audio>")
     context = output_context(model, transcript, options, stereo=stereo, n_samples=len(samples),

@@ -137,8 +137,8 @@ class Model:
         """Transcribe ``audio`` into English."""
         return self.transcribe(audio, params, translate=True, **options)
 
-    def detect_language(self, audio, offset_ms: int = 0, n_threads: int | None = None):
+    def detect_language(self, audio, offset_ms: int = 0, n_threads: int | None = None, *, exact: bool = False):
         """Every language's probability for the 30 s window at ``offset_ms``, most likely first."""
         from .transcribe import detect_language
 
-        return detect_language(self, audio, offset_ms=offset_ms, n_threads=n_threads)
+        return detect_language(self, audio, offset_ms=offset_ms, n_threads=n_threads, exact=exact)

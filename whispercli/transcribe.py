@@ -182,8 +182,10 @@ def _collect(ctx, state, p: FullParams, samples, t0: float, with_tokens: bool, a
 
 
 def detect_language(model, audio, *, offset_ms: int = 0, n_threads: int | None = None,
-                    sample_rate: int = SAMPLE_RATE) -> list[LanguageGuess]:
-    """Every language's probability for the 30 s window at ``offset_ms``, sorted."""
+                    sample_rate: int = SAMPLE_RATE, exact: bool = False) -> list[LanguageGuess]:
+    """Every language's probability for the 30 s window at ``offset_ms``, sorted.
+
+    ``exact``: whisper.cpp v1.9.1's numerics (as :attr:`FullParams.exact`)."""
     if not model.is_multilingual:
         raise ModelError(
             f"language detection needs a multilingual model; {model.path.name} is English-only"
@@ -193,7 +195,7 @@ def detect_language(model, audio, *, offset_ms: int = 0, n_threads: int | None =
         raise UsageError(f"offset {offset_ms} ms is outside the audio ({len(samples) * 1000 // SAMPLE_RATE} ms)")
     threads = n_threads or FullParams().n_threads
     with model._state() as (ctx, state):
-        probs = _native.detect_language(ctx, state, samples, offset_ms, threads)
+        probs = _native.detect_language(ctx, state, samples, offset_ms, threads, exact=exact)
     names = _native.languages()
     guesses = [LanguageGuess(code, name, float(prob)) for (code, name), prob in zip(names, probs)]
     guesses.sort(key=lambda g: g.probability, reverse=True)

@@ -31,12 +31,14 @@ def test_writes_each_format_atomically_and_renders_the_same_bytes(tiny_en, jfk_w
 
 
 def test_hooks_hear_the_audio_length_segments_and_progress(tiny_en, jfk_wav):
-    heard = {"audio": [], "segments": [], "progress": []}
-    hooks = JobHooks(on_audio=heard["audio"].append,
+    heard = {"audio": [], "samples": [], "segments": [], "progress": []}
+    hooks = JobHooks(on_audio=heard["audio"].append, on_samples=heard["samples"].append,
                      on_segment=lambda seg, speaker: heard["segments"].append((seg.index, speaker)),
                      on_progress=heard["progress"].append)
     result = run_job(tiny_en, jfk_wav.read_bytes(), TranscribeOptions(threads=2), hooks=hooks)
     assert heard["audio"] == [pytest.approx(11.0, abs=0.01)]
+    (samples,) = heard["samples"]
+    assert samples.dtype == "float32" and len(samples) == round(result.audio_s * 16000)
     assert heard["segments"] == [(s.index, None) for s in result.transcript.segments]
     assert heard["progress"] and heard["progress"][-1] == 100
     assert result.written == ()

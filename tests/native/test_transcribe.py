@@ -213,6 +213,14 @@ def test_detect_language(base, speak, code):
     assert [g.probability for g in guesses] == sorted((g.probability for g in guesses), reverse=True)
 
 
+def test_detect_language_exact_is_the_same_guess_by_whisper_cpps_numerics(base, jfk_samples):
+    fast = base.detect_language(jfk_samples, n_threads=2)
+    exact = base.detect_language(jfk_samples, n_threads=2, exact=True)
+    assert fast[0].code == exact[0].code == "en"
+    assert exact == base.detect_language(jfk_samples, n_threads=2, exact=True)  # repeatable
+    assert exact[0].probability == pytest.approx(fast[0].probability, abs=0.02)
+
+
 def test_detect_language_offset_outside_audio(base, jfk_samples):
     with pytest.raises(UsageError, match="outside the audio"):
         base.detect_language(jfk_samples, offset_ms=60_000)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from helpers import JFK_WORDS, words
-from serverkit import curl, error_of
+from serverkit import THREADS, curl, error_of
 
 
 def test_health(server):
@@ -16,13 +17,16 @@ def test_health(server):
 
 
 def test_the_curl_command_from_the_whisper_cpp_docs(server, jfk_wav, cli_outputs):
-    # examples/server/README.md, verbatim but for the port and the file path
+    # examples/server/README.md, verbatim but for the port, the file path and the prompt
+    prompt = "President Kennedy, inaugural address."
     status, body, content_type = curl(
         f"{server.url}/inference", "-H", "Content-Type: multipart/form-data", "-F", f"file=@{jfk_wav}",
-        "-F", "temperature=0.0", "-F", "temperature_inc=0.2", "-F", "response_format=json")
+        "-F", "temperature=0.0", "-F", "temperature_inc=0.2", "-F", f"prompt={prompt}",
+        "-F", "carry_initial_prompt=true", "-F", "response_format=json")
     assert (status, content_type) == (200, "application/json")
     # whisper-server's json: every segment's text and a newline, as its text format; its segmentation is -ml 60
-    assert json.loads(body) == {"text": cli_outputs("-ml", "60")["txt"].decode()}
+    expected = cli_outputs("-ml", "60", "--prompt", prompt, "--carry-initial-prompt")["txt"].decode()
+    assert json.loads(body) == {"text": expected}
     assert words(json.loads(body)["text"]) == JFK_WORDS
 
 
@@ -57,6 +61,40 @@ def test_inference_verbose_json_has_whisper_servers_shape(server, jfk_wav):
             "no_speech_prob"} <= set(seg)
     assert all({"word", "start", "end", "t_dtw", "probability"} <= set(w) for w in seg["words"])
     assert "".join(w["word"] for w in seg["words"]) == seg["text"]
+    # server.cpp's numbers: 10 ms ticks times 0.01, C floats
+    times = [t for s in payload["segments"] for t in (s["start"], s["end"])]
+    times += [t for s in payload["segments"] for w in s["words"] for t in (w["start"], w["end"])]
+    assert times == [round(t * 100) * 0.01 for t in times]
+    assert all(s["avg_logprob"] == float(np.float32(s["avg_logprob"])) for s in payload["segments"])
+    # an English-only model has no languages to rank: whisper-server's detection keys are left out
+    assert not {"detected_language", "detected_language_probability", "language_probabilities"} & set(payload)
+
+
+@pytest.mark.slow
+def test_inference_verbose_json_has_whisper_servers_language_probabilities(start_server, base_path, base,
+                                                                           jfk_wav, jfk_samples):
+    server = start_server(model=str(base_path))
+    status, body, _ = curl(f"{server.url}/inference", "-F", f"file=@{jfk_wav}", "-F", "response_format=verbose_json")
+    assert status == 200
+    payload = json.loads(body)
+    # server.cpp: whisper_lang_auto_detect at offset 0 on the request's audio, languages above 0.001 listed
+    guesses = base.detect_language(jfk_samples, offset_ms=0, n_threads=int(THREADS))
+    assert payload["detected_language"] == guesses[0].name == "english"
+    assert payload["detected_language_probability"] == pytest.approx(guesses[0].probability, rel=1e-5)
+    listed = {g.code: g.probability for g in guesses if g.probability > 0.001}
+    assert payload["language_probabilities"] == pytest.approx(listed, rel=1e-5)
+    assert 0.5 < payload["language_probabilities"]["en"] <= 1.0
+    assert words(payload["text"]) == JFK_WORDS
+    # the field turns the extra pass off, and OpenAI's verbose_json never has it
+    status, body, _ = curl(f"{server.url}/inference", "-F", f"file=@{jfk_wav}", "-F", "response_format=verbose_json",
+                           "-F", "no_language_probabilities=true")
+    assert status == 200 and "language_probabilities" not in json.loads(body)
+    status, body, _ = curl(f"{server.url}/v1/audio/transcriptions", "-F", f"file=@{jfk_wav}",
+                           "-F", "response_format=verbose_json")
+    assert status == 200 and "language_probabilities" not in json.loads(body)
+    status, body, _ = curl(f"{server.url}/inference", "-F", f"file=@{jfk_wav}", "-F", "response_format=verbose_json",
+                           "-F", "no_language_probabilities=maybe")
+    assert status == 400 and "no_language_probabilities" in json.loads(body)["error"]
 
 
 @pytest.mark.parametrize("fmt, ext", [("text", "txt"), ("srt", "srt"), ("vtt", "vtt")])
@@ -109,6 +147,17 @@ def test_undecodable_or_empty_audio_is_a_400(server, tmp_path, content):
     status, body, _ = curl(f"{server.url}/v1/audio/transcriptions", "-F", f"file=@{bad}")
     assert status == 400
     assert "bad.wav" in error_of(body)["message"]
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("multipart/form-data; boundary=zz", r"--zz\r\nbroken"),
+    ("multipart/form-data; boundary=zz", "--zz\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nabc"),
+    ("multipart/form-data", "no boundary"),
+])
+def test_a_malformed_form_is_a_400_and_no_log_line(server, content_type, body):
+    status, answer, _ = curl(f"{server.url}/inference", "-H", f"Content-Type: {content_type}", "--data-binary", body)
+    assert status == 400 and set(json.loads(answer)) == {"error"}
+    assert "boundary" not in server.log.read_text()  # the client's 400, not a warning in the server's log
 
 
 def test_not_a_form_is_a_415(server, jfk_wav):

@@ -8,13 +8,15 @@ one middleware counts every answer for ``/metrics``.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import queue
 import time
 
 from ..errors import WhisperCliError
-from .errors import BadRequest, ClientGone, Forbidden, NotFound, Saturated, Unauthorized, error_body, http_status_for
+from .errors import (BadRequest, ClientGone, Forbidden, NotFound, ShuttingDown, Unauthorized, error_body,
+                     http_status_for, retry_after_header)
 from .fields import request_spec
 from .multipart import read_form
 from .responses import render
@@ -53,14 +55,18 @@ class _Api:
         if not isinstance(upload, Upload):
             raise BadRequest("no 'file' field in the request (send the audio as a multipart file part)",
                              param="file", code="missing_file")
-        return upload, request_spec(form.fields, self.settings.defaults, endpoint=endpoint), deadline
+        spec = request_spec(form.fields, self.settings.defaults, endpoint=endpoint,
+                            language_probabilities=self.settings.language_probabilities)
+        return upload, spec, deadline
 
     # ------------------------------------------------------------------ routes
     async def health(self, request):
         from starlette.responses import JSONResponse
 
         if self.engine.loading:
-            return JSONResponse({"status": "ok", "loading": True})
+            # whisper-server's answer while /load runs (server.cpp): a load balancer takes the
+            # instance out of rotation until the new model is in, though the old one still serves
+            return JSONResponse({"status": "loading model"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def metrics(self, request):
@@ -208,13 +214,13 @@ def create_app(engine, settings: ServerSettings):
                                                       else "method_not_allowed")
         else:
             status, error = http_status_for(exc), exc
-        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, Saturated) else None
         return Response(error_body(error, status, openai=is_openai(request)), status_code=status,
-                        media_type="application/json", headers=headers)
+                        media_type="application/json", headers=retry_after_header(exc))
 
     return Starlette(
         routes=routes,
-        middleware=[Middleware(_CountRequests, metrics=engine.metrics, routes=routes)],
+        middleware=[Middleware(_CountRequests, metrics=engine.metrics, routes=routes),
+                    Middleware(_AnswerShutdownCancel, engine=engine, is_openai=lambda path: path.startswith(r("/v1/")))],
         exception_handlers={WhisperCliError: on_error, HTTPException: on_error, Exception: on_error},
     )
 
@@ -251,3 +257,43 @@ class _CountRequests:
             endpoint = self._endpoint(scope["path"])
             self.metrics.requests.labels(endpoint, str(status["code"])).inc()
             self.metrics.latency.labels(endpoint).observe(time.monotonic() - t0)
+
+
+class _AnswerShutdownCancel:
+    """Pure ASGI middleware: a request that uvicorn cancels at shutdown gets a 503, not uvicorn's 500.
+
+    The engine answers what waits or runs at the drain deadline itself; uvicorn's own timeout,
+    a little later, cancels what is left (an upload still arriving).  uvicorn would log that
+    cancellation as a traceback and answer 500; here the client gets the 503 it can retry
+    elsewhere, or, when its answer had started (a stream), the end of it.
+    """
+
+    def __init__(self, app, engine, is_openai) -> None:
+        self.app = app
+        self.engine = engine
+        self.is_openai = is_openai
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def send_tracking(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except asyncio.CancelledError:
+            if not self.engine.draining:
+                raise
+            body = b""
+            if not started:
+                error = ShuttingDown()
+                body = error_body(error, 503, openai=self.is_openai(scope["path"]))
+                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                           (b"connection", b"close")]
+                headers += [(k.lower().encode(), v.encode()) for k, v in retry_after_header(error).items()]
+                await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -6,7 +6,9 @@ so ``--workers N`` transcribes N requests at once on the one model.  Requests be
 the workers wait in a queue of at most ``--max-queue``; past that they are refused
 at once (:class:`Saturated`).  A request that passes its deadline, or whose client
 disconnects, sets its abort flag: libwhisper stops at the next check and the worker
-is free again.  All bookkeeping runs on the event loop's thread, so it needs no locks.
+is free again.  On SIGTERM/SIGINT (:meth:`Engine.drain`) queued and running requests go
+on until the drain deadline; then they are aborted the same way and answered 503
+(:class:`ShuttingDown`).  All bookkeeping runs on the event loop's thread, so it needs no locks.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
+from ..constants import SAMPLE_RATE
 from ..errors import TranscriptionAborted
-from .errors import ClientGone, RequestTimeout, Saturated
+from .errors import ClientGone, RequestTimeout, Saturated, ShuttingDown
 from .fields import RequestSpec
 
 _POLL_S = 0.1  # how often a waiting request looks at its deadline and its client
@@ -34,9 +37,32 @@ class _Loaded:
     retired: bool = False
 
 
+@dataclass(frozen=True)
+class Served:
+    """A finished request: the job's result, plus whisper-server's language probabilities when asked."""
+
+    result: object  # whispercli.job.JobResult
+    languages: tuple | None = None  # whispercli.types.LanguageGuess records, most likely first
+
+    @property
+    def audio_s(self) -> float:
+        return self.result.audio_s
+
+
+def language_guesses(model, samples, n_threads: int, exact: bool) -> tuple | None:
+    """whisper-server's pass for ``verbose_json``: ``whisper_lang_auto_detect`` at offset 0 of the audio.
+
+    None for an English-only model, which has no language to rank (whisper-server ranks
+    its untrained language tokens anyway), and for audio shorter than one 10 ms frame.
+    """
+    if not model.is_multilingual or len(samples) * 1000 // SAMPLE_RATE == 0:
+        return None
+    return tuple(model.detect_language(samples, offset_ms=0, n_threads=n_threads, exact=exact))
+
+
 @dataclass(eq=False)
 class Job:
-    """A request on a worker: ``future`` resolves to a :class:`~whispercli.job.JobResult`."""
+    """A request on a worker: ``future`` resolves to a :class:`Served`."""
 
     future: asyncio.Future
     abort: threading.Event = field(default_factory=threading.Event)
@@ -49,12 +75,28 @@ class Engine:
         self.workers = workers
         self.max_queue = max_queue
         self.metrics = metrics
-        self.loading = False
+        self._loads = 0  # /load requests in progress
+        self._drain_deadline: float | None = None  # set when the server starts shutting down
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="whispercli-serve")
         self._slots: asyncio.Semaphore | None = None  # made on the loop that uses it
         self._waiting = 0
         self._running = 0
         self._jobs: set[Job] = set()
+
+    @property
+    def draining(self) -> bool:
+        return self._drain_deadline is not None
+
+    def drain(self, timeout_s: float) -> None:
+        """The server stops: what still waits or runs ``timeout_s`` from now is aborted (503)."""
+        self._drain_deadline = time.monotonic() + timeout_s
+
+    def _drain_over(self) -> bool:
+        return self._drain_deadline is not None and time.monotonic() >= self._drain_deadline
+
+    @property
+    def loading(self) -> bool:
+        return self._loads > 0
 
     @property
     def model(self):
@@ -70,10 +112,14 @@ class Engine:
                      on_segment: Callable[[object], None] | None = None) -> Job:
         """Wait for a worker (or refuse at once when the queue is full), then start the job.
 
-        A request leaves the queue when its deadline passes (504) or its client goes (499).
+        A request leaves the queue when its deadline passes (504), its client goes (499) or
+        the drain deadline passes (503).
         """
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
+        if self._drain_over():
+            self.metrics.rejections.labels("shutting_down").inc()
+            raise ShuttingDown()
         if self._running + self._waiting >= self.workers + self.max_queue:
             self.metrics.rejections.labels("queue_full").inc()
             raise Saturated(f"all {self.workers} workers are busy and {self.max_queue} requests are waiting; "
@@ -93,6 +139,9 @@ class Engine:
                     raise RequestTimeout("the request timed out waiting for a worker")
                 if is_disconnected is not None and await is_disconnected():
                     raise ClientGone("the client disconnected while its request waited for a worker")
+                if self._drain_over():
+                    self.metrics.rejections.labels("shutting_down").inc()
+                    raise ShuttingDown()
         except BaseException:
             acquire.cancel()
             if acquire.done() and not acquire.cancelled():
@@ -141,10 +190,16 @@ class Engine:
 
         source = io.BytesIO(data)
         source.name = filename  # what a decoding error names
-        hooks = JobHooks(abort=abort.is_set,
+        samples: list = []
+        hooks = JobHooks(abort=abort.is_set, on_samples=samples.append,
                          on_segment=(lambda seg, speaker: on_segment(seg)) if on_segment else None)
-        return run_job(loaded.model, source, spec.options, input_name=filename, model_label=loaded.label,
-                       hooks=hooks)
+        result = run_job(loaded.model, source, spec.options, input_name=filename, model_label=loaded.label,
+                         hooks=hooks)
+        languages = None
+        if spec.language_probabilities and not abort.is_set():
+            o = spec.options
+            languages = language_guesses(loaded.model, samples[0], o.threads, exact=o.exact or o.compat)
+        return Served(result, languages)
 
     async def wait(self, job: Job, *, deadline: float, is_disconnected: Callable[[], Awaitable[bool]],
                    until: Callable[[], bool] | None = None):
@@ -163,6 +218,8 @@ class Engine:
                     if time.monotonic() >= deadline:
                         self.stop(job, RequestTimeout("the request took longer than the server's "
                                                       "--request-timeout; the transcription was aborted"))
+                    elif self._drain_over():
+                        self.stop(job, ShuttingDown())
                     elif await is_disconnected():
                         self.stop(job, ClientGone("the client disconnected; the transcription was aborted"))
         except asyncio.CancelledError:
@@ -181,11 +238,11 @@ class Engine:
         """Load another model; the old one keeps serving until the new one is ready (and on failure)."""
         from ..model import Model
 
-        self.loading = True
+        self._loads += 1
         try:
             model = await asyncio.get_running_loop().run_in_executor(None, Model.load, path)
         finally:
-            self.loading = False
+            self._loads -= 1
         old, self._current = self._current, _Loaded(model, label)
         old.retired = True
         self._unlease(old, release=False)

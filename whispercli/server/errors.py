@@ -71,6 +71,18 @@ class Saturated(RequestError):
         self.retry_after_s = retry_after_s
 
 
+class ShuttingDown(RequestError):
+    """The server is stopping and ``--drain-timeout`` passed: the request was aborted (503 + Retry-After:
+    retryable, another instance behind the load balancer answers it)."""
+
+    code = "shutting_down"
+
+    def __init__(self, message: str = "the server is shutting down and its --drain-timeout has passed; "
+                                      "the request was aborted, retry it", *, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class RequestTimeout(RequestError):
     """``--request-timeout`` passed: the computation was aborted (504)."""
 
@@ -91,6 +103,7 @@ _STATUS_TABLE: tuple[tuple[type[BaseException], int], ...] = (
     (PayloadTooLarge, 413),
     (UnsupportedMediaType, 415),
     (Saturated, 503),
+    (ShuttingDown, 503),
     (RequestTimeout, 504),
     (ClientGone, 499),
     (BadRequest, 400),
@@ -115,6 +128,12 @@ def _openai_type(status: int) -> str:
     if status in (499, 500, 503, 504):
         return "server_error"
     return "invalid_request_error"
+
+
+def retry_after_header(exc: BaseException) -> dict[str, str] | None:
+    """``Retry-After`` for the errors a client should retry (a full queue, a server shutting down)."""
+    retry_after_s = getattr(exc, "retry_after_s", None)
+    return None if retry_after_s is None else {"Retry-After": str(retry_after_s)}
 
 
 def error_body(exc: BaseException, status: int, *, openai: bool) -> bytes:

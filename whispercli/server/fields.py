@@ -91,9 +91,9 @@ _OPTION_FIELDS: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "vad_speech_pad_ms": ("vad_speech_pad_ms", parse_int),
     "vad_samples_overlap": ("vad_samples_overlap", parse_float),
 }
-# Accepted for whisper-server compatibility; checked, with no effect of their own:
-# token timestamps follow max_len (as in whisper-cli), and language probabilities are not computed.
-_CHECKED_ONLY = {"token_timestamps": parse_bool, "no_language_probabilities": parse_bool}
+# Accepted for whisper-server compatibility; checked, with no effect of its own:
+# token timestamps follow max_len (as in whisper-cli).
+_CHECKED_ONLY = {"token_timestamps": parse_bool}
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,7 @@ class RequestSpec:
     words: bool = False  # OpenAI verbose_json: top-level words[]
     segments: bool = True  # OpenAI verbose_json: segments[]
     stream: bool = False  # OpenAI: server-sent events, one delta per segment
+    language_probabilities: bool = False  # /inference verbose_json: whisper-server's extra detection pass
 
 
 def _one(fields: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -112,8 +113,12 @@ def _one(fields: Mapping[str, Sequence[str]], name: str) -> str | None:
     return values[-1] if values else None
 
 
-def request_spec(fields: Mapping[str, Sequence[str]], defaults: TranscribeOptions, *, endpoint: str) -> RequestSpec:
+def request_spec(fields: Mapping[str, Sequence[str]], defaults: TranscribeOptions, *, endpoint: str,
+                 language_probabilities: bool = True) -> RequestSpec:
     """The options for a request on ``endpoint`` ("inference", "transcriptions" or "translations").
+
+    ``language_probabilities`` is the server's default for whisper-server's
+    ``no_language_probabilities`` field (``serve -nlp`` turns it off).
 
     Raises :class:`BadRequest` (a field) or :class:`~whispercli.errors.UsageError`
     (an option value, from :func:`validate`): both are 400s.
@@ -137,6 +142,9 @@ def request_spec(fields: Mapping[str, Sequence[str]], defaults: TranscribeOption
         if g not in GRANULARITIES:
             raise BadRequest(f"unknown timestamp granularity {g!r} (one of: {', '.join(GRANULARITIES)})",
                              param="timestamp_granularities[]")
+    no_probabilities = _one(fields, "no_language_probabilities")
+    if no_probabilities is not None:
+        language_probabilities = not parse_bool("no_language_probabilities", no_probabilities)
     stream_value = _one(fields, "stream")
     stream = parse_bool("stream", stream_value) if stream_value is not None else False
     if stream and endpoint == "inference":
@@ -152,4 +160,6 @@ def request_spec(fields: Mapping[str, Sequence[str]], defaults: TranscribeOption
         options = options.replace(formats=("json-full",))
     options = validate(options, read_files=False)
     return RequestSpec(options=options, response_format=response_format, words=words,
-                       segments=not granularities or "segment" in granularities, stream=stream)
+                       segments=not granularities or "segment" in granularities, stream=stream,
+                       language_probabilities=(language_probabilities and endpoint == "inference"
+                                               and response_format == "verbose_json"))

@@ -1,12 +1,14 @@
 """Run the server: load the model, build the app, serve it with uvicorn until SIGTERM/SIGINT.
 
-On a signal uvicorn stops accepting connections and gives in-flight requests
-``drain_timeout_s`` to finish; what is still running then is aborted, and the
+On a signal uvicorn stops accepting connections and in-flight requests get
+``drain_timeout_s`` to finish; what still waits or runs then is aborted and answered
+503 with ``Retry-After`` (:meth:`~whispercli.server.engine.Engine.drain`), and the
 process exits 0.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from ..errors import UsageError
@@ -24,7 +26,12 @@ def _require_server_stack() -> None:
         raise UsageError(f"whispercli serve needs {', '.join(missing)}: pip install 'whispercli[server]'")
 
 
-def _quiet_exit_server(uvicorn):
+# uvicorn's own graceful-shutdown timeout comes this long after the engine's drain deadline: by then
+# every aborted request has had its 503 (libwhisper stops at its next abort check).
+_SHUTDOWN_MARGIN_S = 5.0
+
+
+def _server_class(uvicorn, engine, drain_timeout_s: float):
     import contextlib
     import signal
 
@@ -39,6 +46,12 @@ def _quiet_exit_server(uvicorn):
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
+
+        async def shutdown(self, sockets=None):
+            # the drain deadline is the engine's: past it, queued and running requests are aborted
+            # and answered 503 in the endpoint's shape, where uvicorn would cancel them (a 500)
+            engine.drain(drain_timeout_s)
+            await super().shutdown(sockets)
 
     return Server
 
@@ -66,10 +79,14 @@ def serve(settings: ServerSettings, *, use_gpu: bool = True, flash_attn: bool = 
     from ..options import validate
 
     validate(settings.defaults)  # a bad server-side default is a usage error now, not a 400 per request
+    # python-multipart logs a warning for each malformed body it meets: that is the client's 400
+    # (with the same message), not something for the server's log
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     app, engine = build(settings, use_gpu=use_gpu, flash_attn=flash_attn)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="off", access_log=False,
-                            log_level="warning", timeout_graceful_shutdown=max(1, round(settings.drain_timeout_s)))
-    server = _quiet_exit_server(uvicorn)(config)
+                            log_level="warning",
+                            timeout_graceful_shutdown=round(settings.drain_timeout_s + _SHUTDOWN_MARGIN_S))
+    server = _server_class(uvicorn, engine, settings.drain_timeout_s)(config)
     print(f"whispercli serve: {engine.model_label} on http://{settings.host}:{settings.port}"
           f"{settings.route('')} ({settings.workers} worker{'s' if settings.workers != 1 else ''}, "
           f"queue {settings.max_queue})", file=sys.stderr, flush=True)

@@ -23,6 +23,7 @@ class ServerSettings:
     allow_load: bool = False
     request_path: str = ""  # prefix of every route (whisper-server's --request-path)
     inference_path: str = "/inference"
+    language_probabilities: bool = True  # /inference verbose_json (whisper-server's -nlp turns it off)
     defaults: TranscribeOptions = field(default_factory=TranscribeOptions)  # what a request may override
 
     def route(self, path: str) -> str:
