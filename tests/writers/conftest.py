@@ -304,7 +304,7 @@ class ParityRunner:
     def get(self, name: str) -> Parity:
         if name not in self.results:
             case = CASES[name]
-            from whispercli import _native, load_audio
+            from whispercli import load_audio, system
             from whispercli.diarize import estimate_speakers
 
             model = self.models[case.model]()
@@ -327,7 +327,7 @@ class ParityRunner:
                 model_path=str(self.model_paths[case.model]),
                 language_arg=case.language_arg,
                 translate=bool(case.flags.get("translate", False)) and model.is_multilingual,
-                system_info=_native.system_info(),
+                system_info=system.system_info(exact=True),  # whisper-cli's build has no llamafile kernels
                 model_info=model.info,
                 n_samples=len(samples),
                 speakers=estimate_speakers(stereo, transcript.segments) if case.diarize else None,
