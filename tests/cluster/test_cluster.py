@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import one_line, words
+from helpers import default_sigint, one_line, words
 from whispercli.cli.exit_codes import ExitStatus
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra is not installed (./dev installs it)")
@@ -169,7 +169,7 @@ def test_ctrl_c_cancels_and_keeps_finished_outputs(env, clips, speak, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "whispercli", "transcribe", "-m", "tiny.en", "-t", "1",
                              "-otxt", "-od", str(out), "--cluster", "local:2", *map(str, inputs)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=default_sigint)
     deadline = time.monotonic() + 300
     while not any(out.glob("*.txt")) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.1)
