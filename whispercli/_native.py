@@ -37,15 +37,44 @@ _REBUILD = "rebuild it with `pip install -e .` (or `python build_native.py`) in 
 # and the variable is not left behind for child processes.
 GOMP_SPINCOUNT = "3000"
 _set_spin = "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ
-if _set_spin:
-    os.environ["GOMP_SPINCOUNT"] = GOMP_SPINCOUNT
+# Kept alive for the life of the process: see _import_with_c_env.
+_spin_environ: list[object] = []
+
+
+def _import_with_c_env(entry: bytes):
+    """Import the compiled module while C's ``environ`` also holds ``entry``.
+
+    Not through ``os.environ``: setenv() may realloc and free the array that a
+    subprocess vfork()ed by another thread is still reading for its exec (CPython
+    drops the GIL around vfork), which fails that spawn with EFAULT.  Here the C
+    pointer is swapped to a new array and back; nothing is freed, the new array is
+    never released, and Python's os.environ never sees the variable.
+    """
+    import ctypes
+
+    environ = ctypes.c_void_p.in_dll(ctypes.CDLL(None), "environ")
+    old = environ.value
+    entries = ctypes.cast(old, ctypes.POINTER(ctypes.c_char_p))
+    count = 0
+    while entries[count] is not None:
+        count += 1
+    array = (ctypes.c_char_p * (count + 2))(*(entries[i] for i in range(count)), entry, None)
+    _spin_environ.append(array)
+    environ.value = ctypes.addressof(array)
+    try:
+        from ._whisper_cffi import ffi, lib
+    finally:
+        environ.value = old
+    return ffi, lib
+
+
 try:
-    from ._whisper_cffi import ffi, lib
+    if _set_spin:
+        ffi, lib = _import_with_c_env(b"GOMP_SPINCOUNT=" + GOMP_SPINCOUNT.encode())
+    else:
+        from ._whisper_cffi import ffi, lib
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise BuildMismatchError(f"the native module whispercli._whisper_cffi cannot be loaded ({exc}); {_REBUILD}") from exc
-finally:
-    if _set_spin:
-        os.environ.pop("GOMP_SPINCOUNT", None)
 
 _built_for = ffi.string(lib.WHISPERCLI_PACKAGE_VERSION).decode()
 if _built_for != _version.__version__:

@@ -33,7 +33,8 @@ def test_default_runs_the_tiled_kernel_and_exact_does_not(tiny_en, jfk_samples):
     assert fast_p == _probabilities(tiny_en, jfk_samples, exact=False)[0]  # the default is deterministic too
 
 
-def _spin_seen(env: dict[str, str]) -> str:
+def _spin_seen(env: dict[str, str]) -> tuple[str, str, str]:
+    """(GOMP_SPINCOUNT in os.environ after the import, _native's value, libgomp's own value)."""
     # libgomp reads the variable once, when it is loaded: nothing imported before the native
     # module (numpy, soundfile, the package) may load it first
     code = ("import os, numpy, soundfile, whispercli; "
@@ -41,14 +42,20 @@ def _spin_seen(env: dict[str, str]) -> str:
             "from whispercli import _native; "
             "assert 'libgomp' in open('/proc/self/maps').read(); "
             "print(os.environ.get('GOMP_SPINCOUNT', '-'), _native.GOMP_SPINCOUNT)")
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True).stdout.split()
+    # OMP_DISPLAY_ENV makes libgomp print the settings it read, on stderr, when it is loaded
+    proc = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_DISPLAY_ENV": "VERBOSE"},
+                          capture_output=True, text=True, check=True)
+    libgomp = re.search(r"GOMP_SPINCOUNT = '(\d+)'", proc.stderr)
+    assert libgomp, proc.stderr
+    left_behind, ours = proc.stdout.split()
+    return left_behind, ours, libgomp.group(1)
 
 
 def test_bounded_spin_is_set_for_libgomp_only_and_a_users_choice_wins():
     env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
-    left_behind, ours = _spin_seen(env)
+    left_behind, ours, libgomp = _spin_seen(env)
     assert left_behind == "-"  # not inherited by child processes (whisper-cli in tests, ffmpeg)
     assert int(ours) <= 10_000
-    assert _spin_seen({**env, "GOMP_SPINCOUNT": "77"})[0] == "77"
+    assert libgomp == ours  # and libgomp did read it
+    assert _spin_seen({**env, "GOMP_SPINCOUNT": "77"})[0::2] == ("77", "77")
     assert _spin_seen({**env, "OMP_WAIT_POLICY": "active"})[0] == "-"

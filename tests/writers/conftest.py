@@ -10,6 +10,7 @@ also much faster than two when other processes compete for the cores.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -290,7 +291,10 @@ class ParityRunner:
         if case.model.endswith("+dtw"):
             # libwhisper silently turns DTW off when flash attention is on (whisper-cli's default).
             args += ["-dtw", "tiny.en", "-nfa"]
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # An explicit environment: with env=None the vfork()ed child execs with C's global
+        # environ, which a test's monkeypatch.setenv in the main thread may realloc meanwhile
+        # (EFAULT, "Bad address").  os.environ's copy is the parent's, built before the fork.
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ))
         self.procs.append(proc)
         stdout, stderr = proc.communicate(timeout=600)
         assert proc.returncode == 0, stderr.decode(errors="replace")
