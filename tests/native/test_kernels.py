@@ -1,0 +1,78 @@
+"""Our ggml kernels against ggml's own, bit for bit, in the static libraries the module links.
+
+``benchmarks/check_fa_rows.c`` runs ggml's flash attention for the decoder's few queries through
+patch 0012's kernel and through ggml's reference kernel (``cplan.use_ref``) and compares the bits;
+its ``expf`` mode checks the kernel's vector expf against the C library on every negative float.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+_FLAGS = _cpu_flags()
+pytestmark = pytest.mark.skipif(
+    "avx512f" not in _FLAGS or "avx512_fp16" in _FLAGS or shutil.which("gcc") is None,
+    reason="patch 0012's kernel is built for AVX-512 without AVX512-FP16 only (and needs gcc to check)",
+)
+
+
+@pytest.fixture(scope="module")
+def patched_build() -> Path:
+    spec = importlib.util.spec_from_file_location("build_native_for_kernels", ROOT / "build_native.py")
+    build_native = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_native)
+    src = build_native.patched_source(build_native.source_dir())
+    bdir = build_native.build_dir(src, build_native.cmake_options(engine=True))
+    for lib in ("libggml.a", "libggml-cpu.a", "libggml-base.a"):
+        assert (bdir / "ggml" / "src" / lib).is_file(), f"the module's build has no {lib} in {bdir}"
+    return bdir
+
+
+@pytest.fixture(scope="module")
+def check_fa_rows(patched_build, tmp_path_factory) -> Path:
+    exe = tmp_path_factory.mktemp("kernels") / "check_fa_rows"
+    libs = [str(patched_build / "ggml" / "src" / lib) for lib in ("libggml.a", "libggml-cpu.a", "libggml-base.a")]
+    subprocess.run(
+        ["gcc", "-O2", "-march=native", "-Wall", "-Werror", str(ROOT / "benchmarks" / "check_fa_rows.c"),
+         "-I", str(ROOT / "whisper.cpp" / "ggml" / "include"), *libs, "-lstdc++", "-lgomp", "-lm", "-o", str(exe)],
+        check=True,
+    )
+    return exe
+
+
+def test_the_kernel_is_in_the_library(patched_build):
+    symbols = subprocess.run(["nm", "-C", str(patched_build / "ggml" / "src" / "libggml-cpu.a")],
+                             capture_output=True, text=True, check=True).stdout
+    assert "fa_rows_exact_group<5>" in symbols
+
+
+def test_few_query_flash_attention_is_bit_identical_to_ggml(check_fa_rows):
+    proc = subprocess.run([str(check_fa_rows)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "288 of 288 shapes bit-identical" in proc.stdout
+
+
+@pytest.mark.slow
+def test_vector_expf_matches_the_c_library_on_every_negative_float(check_fa_rows):
+    proc = subprocess.run([str(check_fa_rows), "expf"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("2147483648 negative floats: 0 differ")
