@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -74,3 +75,35 @@ def test_convert_model_bad_source(tmp_path, debug):
     else:
         assert len(proc.stderr.strip().splitlines()) == 1
         assert proc.stderr.startswith("whispercli: error: ") and "src" in proc.stderr
+
+
+_THREADS_AFTER_NUMPY = (
+    "import os, sys\n"
+    "from whispercli.cli.app import main\n"
+    "if sys.argv[1] == 'main':\n"
+    "    try:\n"
+    "        main(['--help'])\n"
+    "    except SystemExit:\n"
+    "        pass\n"
+    "import numpy\n"
+    "print(os.environ.get('OPENBLAS_NUM_THREADS'), len(os.listdir('/proc/self/task')))\n"
+)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or (os.cpu_count() or 1) < 2,
+                    reason="needs Linux /proc and two or more CPUs (OpenBLAS starts no threads on one)")
+def test_the_cli_keeps_numpy_from_starting_blas_threads():
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+
+    def run(how: str, **extra: str) -> list[str]:
+        proc = subprocess.run([sys.executable, "-c", _THREADS_AFTER_NUMPY, how],
+                              capture_output=True, text=True, env={**env, **extra}, check=True)
+        return proc.stdout.splitlines()[-1].split()  # OPENBLAS_NUM_THREADS, threads after importing numpy
+
+    # a plain import of numpy starts OpenBLAS's threads (the control: this test can fail) ...
+    value, threads = run("plain")
+    assert value == "None" and int(threads) > 1
+    # ... the CLI's entry point keeps it to the main thread, and a user's own setting wins
+    assert run("main") == ["1", "1"]
+    value, threads = run("main", OPENBLAS_NUM_THREADS="2")
+    assert value == "2" and int(threads) > 1

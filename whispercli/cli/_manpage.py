@@ -34,6 +34,7 @@ _ENVIRONMENT = [
     ("HF_TOKEN", "Sent as a bearer token to the model host by download-model."),
     ("WHISPERCLI_DEBUG", "When set (not 0), errors show a traceback, like --debug."),
     ("WHISPER_ARG_DEVICE", "Default for -dev (as in whisper-cli)."),
+    ("OPENBLAS_NUM_THREADS", "1 unless set: numpy's OpenBLAS threads would only spin (nothing here calls BLAS)."),
 ]
 
 
