@@ -7,12 +7,21 @@ resolve to the wrong one.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import signal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 JFK_WAV = ROOT / "whisper.cpp" / "samples" / "jfk.wav"
 JFK_WORDS = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+
+
+def load_build_native(name: str = "build_native"):
+    """``build_native.py`` as a module (it is a script at the top level, not part of the package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "build_native.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def words(text: str) -> str:

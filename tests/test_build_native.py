@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, load_build_native
 
 
 @pytest.fixture(scope="module")
 def build_native():
-    spec = importlib.util.spec_from_file_location("build_native_under_test", ROOT / "build_native.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_build_native("build_native_under_test")
 
 
 def _pin_dir(tmp_path, **overrides):

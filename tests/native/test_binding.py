@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, load_build_native
 
 import whispercli
 from whispercli import _native
@@ -25,17 +25,8 @@ def test_module_is_stamped_with_package_version():
     assert _native.version() == whispercli.WHISPER_CPP_VERSION
 
 
-def _load_build_native():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("build_native", ROOT / "build_native.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _compile(src: Path, *flags: str) -> subprocess.CompletedProcess:
-    build = _load_build_native()
+    build = load_build_native()
     includes = [f"-I{d}" for d in build.include_dirs(build.source_dir())]
     cxx = shutil.which("c++") or shutil.which("g++")
     return subprocess.run([cxx, "-std=c++17", *(flags or ["-fsyntax-only"]), *includes, str(src)],
@@ -50,7 +41,7 @@ def _without_cffi_callbacks(functions: str) -> str:
 def _compile_checks(cdef_types: str, cdef_functions: str, tmp_path: Path) -> subprocess.CompletedProcess:
     from cffi import FFI
 
-    cdef = _load_build_native().load_cdef()
+    cdef = load_build_native().load_cdef()
     ffi = FFI()
     ffi.cdef(cdef_types + cdef_functions)
     src = tmp_path / "check.cpp"
@@ -59,7 +50,7 @@ def _compile_checks(cdef_types: str, cdef_functions: str, tmp_path: Path) -> sub
 
 
 def test_declared_signatures_match_the_headers(tmp_path):
-    cdef = _load_build_native().load_cdef()
+    cdef = load_build_native().load_cdef()
     proc = _compile_checks(cdef.TYPES, _without_cffi_callbacks(cdef.FUNCTIONS), tmp_path)
     assert proc.returncode == 0, proc.stderr
 
@@ -68,7 +59,7 @@ def test_every_shim_is_checked():
     """Each function native/whispercli_shims.h declares is in the cdef, and so under a static_assert."""
     from cffi import FFI
 
-    cdef = _load_build_native().load_cdef()
+    cdef = load_build_native().load_cdef()
     header = (ROOT / "native" / "whispercli_shims.h").read_text()
     declared = set(re.findall(r"\b(_?whispercli_\w+)\s*\(", header))
     ffi = FFI()
@@ -86,7 +77,7 @@ def test_every_shim_is_checked():
      'extern "Python+C" void _whispercli_log(int, const char *, void *);', "_whispercli_log", "whispercli_shims.h"),
 ])
 def test_a_drifted_signature_is_caught(tmp_path, old, new, name, header):
-    cdef = _load_build_native().load_cdef()
+    cdef = load_build_native().load_cdef()
     drifted = cdef.FUNCTIONS.replace(old, new)
     assert drifted != cdef.FUNCTIONS
     proc = _compile_checks(cdef.TYPES, _without_cffi_callbacks(drifted), tmp_path)

@@ -7,14 +7,13 @@ its ``expf`` mode checks the kernel's vector expf against the C library on every
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from helpers import ROOT
+from helpers import ROOT, load_build_native
 
 
 def _cpu_flags() -> set[str]:
@@ -36,24 +35,23 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def patched_build() -> Path:
-    spec = importlib.util.spec_from_file_location("build_native_for_kernels", ROOT / "build_native.py")
-    build_native = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_native)
-    src = build_native.patched_source(build_native.source_dir())
-    bdir = build_native.build_dir(src, build_native.cmake_options(engine=True))
-    for lib in ("libggml.a", "libggml-cpu.a", "libggml-base.a"):
-        assert (bdir / "ggml" / "src" / lib).is_file(), f"the module's build has no {lib} in {bdir}"
-    return bdir
+def build_native():
+    return load_build_native()
 
 
 @pytest.fixture(scope="module")
-def check_fa_rows(patched_build, tmp_path_factory) -> Path:
+def patched_build(build_native) -> Path:
+    """The build directory of the module's own static libraries (``./dev`` built them)."""
+    src = build_native.patched_source(build_native.source_dir())
+    return build_native.build_dir(src, build_native.cmake_options(engine=True))
+
+
+@pytest.fixture(scope="module")
+def check_fa_rows(build_native, patched_build, tmp_path_factory) -> Path:
     exe = tmp_path_factory.mktemp("kernels") / "check_fa_rows"
-    libs = [str(patched_build / "ggml" / "src" / lib) for lib in ("libggml.a", "libggml-cpu.a", "libggml-base.a")]
     subprocess.run(
         ["gcc", "-O2", "-march=native", "-Wall", "-Werror", str(ROOT / "benchmarks" / "check_fa_rows.c"),
-         "-I", str(ROOT / "whisper.cpp" / "ggml" / "include"), *libs, "-lstdc++", "-lgomp", "-lm", "-o", str(exe)],
+         "-I", str(ROOT / "whisper.cpp" / "ggml" / "include"), *build_native.link_args(patched_build), "-o", str(exe)],
         check=True,
     )
     return exe
