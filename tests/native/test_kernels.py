@@ -3,6 +3,8 @@
 ``benchmarks/check_fa_rows.c`` runs ggml's flash attention for the decoder's few queries through
 patch 0012's kernel and through ggml's reference kernel (``cplan.use_ref``) and compares the bits;
 its ``expf`` mode checks the kernel's vector expf against the C library on every negative float.
+``benchmarks/check_tiled_stream.c`` compares the tiled sgemm's few-column products (patch 0014's
+prefetching loop) with the same columns of wide products (tinyBLAS's own loop).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ def _cpu_flags() -> set[str]:
 
 
 _FLAGS = _cpu_flags()
-pytestmark = pytest.mark.skipif(
-    "avx512f" not in _FLAGS or "avx512_fp16" in _FLAGS or shutil.which("gcc") is None,
-    reason="patch 0012's kernel is built for AVX-512 without AVX512-FP16 only (and needs gcc to check)",
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the checks are C programs built with gcc")
+needs_0012 = pytest.mark.skipif(
+    "avx512f" not in _FLAGS or "avx512_fp16" in _FLAGS,
+    reason="patch 0012's kernel is built for AVX-512 without AVX512-FP16 only",
 )
 
 
@@ -46,29 +49,49 @@ def patched_build(build_native) -> Path:
     return build_native.build_dir(src, build_native.cmake_options(engine=True))
 
 
-@pytest.fixture(scope="module")
-def check_fa_rows(build_native, patched_build, tmp_path_factory) -> Path:
-    exe = tmp_path_factory.mktemp("kernels") / "check_fa_rows"
+def _checker(name: str, build_native, patched_build: Path, tmp_path_factory) -> Path:
+    """``benchmarks/<name>.c`` built against the patched headers and the module's static libraries."""
+    exe = tmp_path_factory.mktemp("kernels") / name
+    include = build_native.patched_source(build_native.source_dir()) / "ggml" / "include"
     subprocess.run(
-        ["gcc", "-O2", "-march=native", "-Wall", "-Werror", str(ROOT / "benchmarks" / "check_fa_rows.c"),
-         "-I", str(ROOT / "whisper.cpp" / "ggml" / "include"), *build_native.link_args(patched_build), "-o", str(exe)],
+        ["gcc", "-O2", "-march=native", "-Wall", "-Werror", str(ROOT / "benchmarks" / f"{name}.c"),
+         "-I", str(include), *build_native.link_args(patched_build), "-o", str(exe)],
         check=True,
     )
     return exe
 
 
+@pytest.fixture(scope="module")
+def check_fa_rows(build_native, patched_build, tmp_path_factory) -> Path:
+    return _checker("check_fa_rows", build_native, patched_build, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def check_tiled_stream(build_native, patched_build, tmp_path_factory) -> Path:
+    return _checker("check_tiled_stream", build_native, patched_build, tmp_path_factory)
+
+
+def test_few_column_tiled_products_are_bit_identical_to_wide_ones(check_tiled_stream):
+    proc = subprocess.run([str(check_tiled_stream)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "308 of 308 products bit-identical" in proc.stdout
+
+
+@needs_0012
 def test_the_kernel_is_in_the_library(patched_build):
     symbols = subprocess.run(["nm", "-C", str(patched_build / "ggml" / "src" / "libggml-cpu.a")],
                              capture_output=True, text=True, check=True).stdout
     assert "fa_rows_exact_group<5>" in symbols
 
 
+@needs_0012
 def test_few_query_flash_attention_is_bit_identical_to_ggml(check_fa_rows):
     proc = subprocess.run([str(check_fa_rows)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "288 of 288 shapes bit-identical" in proc.stdout
 
 
+@needs_0012
 @pytest.mark.slow
 def test_vector_expf_matches_the_c_library_on_every_negative_float(check_fa_rows):
     proc = subprocess.run([str(check_fa_rows), "expf"], capture_output=True, text=True, timeout=600)
