@@ -44,8 +44,9 @@ static float * product(struct ggml_context * ctx, struct ggml_tensor * w, struct
             fprintf(stderr, "graph compute failed\n");
             exit(2);
         }
-        if (now_s() - t0 < best) {
-            best = now_s() - t0;
+        const double elapsed = now_s() - t0;
+        if (elapsed < best) {
+            best = elapsed;
         }
     }
     free(plan.work_data);
