@@ -54,3 +54,13 @@ int whispercli_set_tiled_gemm(struct whisper_context * ctx, struct whisper_state
     return 0;
 #endif
 }
+
+// Patch 0016's bf16 weight copies: how many the context holds (0 in a build without the patch).
+int whispercli_bf16_weight_count(const struct whisper_context * ctx) {
+#if defined(WHISPER_HAS_BF16_WEIGHTS)
+    return whisper_bf16_weight_count(ctx);
+#else
+    (void) ctx;
+    return 0;
+#endif
+}

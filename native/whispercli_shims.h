@@ -22,6 +22,7 @@ bool whispercli_flag_abort(void * flag);
 int whispercli_get_timings(struct whisper_context * ctx, struct whisper_timings * out);
 int whispercli_regex_ok(const char * pattern);
 int whispercli_set_tiled_gemm(struct whisper_context * ctx, struct whisper_state * state, int enabled);
+int whispercli_bf16_weight_count(const struct whisper_context * ctx);
 
 /* grammar.cpp: an opaque parsed grammar, freed with whispercli_grammar_free */
 struct whispercli_grammar;

@@ -298,6 +298,7 @@ int whispercli_get_timings(struct whisper_context * ctx, struct whisper_timings 
 int whispercli_quantize(const char * fname_inp, const char * fname_out, int ftype);
 int whispercli_regex_ok(const char * pattern);
 int whispercli_set_tiled_gemm(struct whisper_context * ctx, struct whisper_state * state, int enabled);
+int whispercli_bf16_weight_count(const struct whisper_context * ctx);
 static const char * const WHISPERCLI_PACKAGE_VERSION;
 static const char * const WHISPERCLI_BUILD_INFO;
 bool whispercli_flag_abort(void * flag);

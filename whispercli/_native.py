@@ -471,6 +471,12 @@ def set_exact(ctx, state, exact: bool) -> bool:
     return bool(lib.whispercli_set_tiled_gemm(ctx, ffi.NULL if state is None else state, 0 if exact else 1))
 
 
+def bf16_weight_count(ctx) -> int:
+    """How many of the context's weights have bf16 copies (patch 0016): made at the first encode
+    that is not exact, on CPUs with AVX512-BF16; 0 before that, elsewhere, or without the patch."""
+    return lib.whispercli_bf16_weight_count(ctx)
+
+
 def detect_language(ctx, state, samples, offset_ms: int, n_threads: int, exact: bool = False) -> list[float]:
     """Probabilities of every language id for the 30 s window at ``offset_ms``."""
     buf = ffi.from_buffer("float[]", samples)

@@ -1,4 +1,4 @@
-"""The engine's two numerics (patch 0007) and its OpenMP waiting policy."""
+"""The engine's two numerics (patches 0007, 0016) and its OpenMP waiting policy."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from whispercli.options import TranscribeOptions, to_full_params
 
@@ -31,6 +34,30 @@ def test_default_runs_the_tiled_kernel_and_exact_does_not(tiny_en, jfk_samples):
     assert fast_p != exact_p  # other summation order: the switch really changes the kernel
     assert words(fast_text) == words(exact_text)  # ... and not the words of jfk.wav
     assert fast_p == _probabilities(tiny_en, jfk_samples, exact=False)[0]  # the default is deterministic too
+
+
+def _has_avx512_bf16() -> bool:
+    try:
+        return any(line.startswith("flags") and " avx512_bf16" in line
+                   for line in Path("/proc/cpuinfo").read_text().splitlines())
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_avx512_bf16(), reason="the bf16 weights (patch 0016) need AVX512-BF16")
+def test_bf16_weights_are_made_by_the_first_default_encode_only(tiny_en_path, jfk_samples):
+    from whispercli import Model, _native
+
+    with Model.load(tiny_en_path) as model:  # a context of its own: no other test encoded with it
+        _probabilities(model, jfk_samples, exact=True)
+        assert _native.bf16_weight_count(model._ctx) == 0  # --exact reads the f16 weights
+        _, text = _probabilities(model, jfk_samples, exact=False)
+        # tiny.en: 4 encoder layers x 6 products, 4 decoder layers x cross-attention K and V
+        assert _native.bf16_weight_count(model._ctx) == 4*6 + 4*2
+        exact_p, exact_text = _probabilities(model, jfk_samples, exact=True)
+        assert words(text) == words(exact_text)
+    with Model.load(tiny_en_path) as fresh:  # and --exact's bits do not depend on them existing
+        assert _probabilities(fresh, jfk_samples, exact=True)[0] == exact_p
 
 
 def _spin_seen(env: dict[str, str]) -> tuple[str, str, str]:

@@ -5,6 +5,8 @@ patch 0012's kernel and through ggml's reference kernel (``cplan.use_ref``) and 
 its ``expf`` mode checks the kernel's vector expf against the C library on every negative float.
 ``benchmarks/check_tiled_stream.c`` compares the tiled sgemm's few-column products (patch 0014's
 prefetching loop) with the same columns of wide products (tinyBLAS's own loop).
+``benchmarks/check_fa_bf16.c`` holds the encoder's flash attention with bf16 tiles (patch 0017, not
+bit-identical by design) to attention computed in double precision from bf16-rounded inputs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def _cpu_flags() -> set[str]:
 
 _FLAGS = _cpu_flags()
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the checks are C programs built with gcc")
+needs_bf16 = pytest.mark.skipif("avx512_bf16" not in _FLAGS, reason="patch 0017's kernel needs AVX512-BF16")
 needs_0012 = pytest.mark.skipif(
     "avx512f" not in _FLAGS or "avx512_fp16" in _FLAGS,
     reason="patch 0012's kernel is built for AVX-512 without AVX512-FP16 only",
@@ -67,6 +70,11 @@ def check_fa_rows(build_native, patched_build, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def check_fa_bf16(build_native, patched_build, tmp_path_factory) -> Path:
+    return _checker("check_fa_bf16", build_native, patched_build, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
 def check_tiled_stream(build_native, patched_build, tmp_path_factory) -> Path:
     return _checker("check_tiled_stream", build_native, patched_build, tmp_path_factory)
 
@@ -75,6 +83,13 @@ def test_few_column_tiled_products_are_bit_identical_to_wide_ones(check_tiled_st
     proc = subprocess.run([str(check_tiled_stream)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "308 of 308 products bit-identical" in proc.stdout
+
+
+@needs_bf16
+def test_encoder_flash_attention_in_bf16_is_within_rounding_of_the_exact_result(check_fa_bf16):
+    proc = subprocess.run([str(check_fa_bf16)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "54 of 54 shapes within 0.004 of the bf16-rounded reference" in proc.stdout
 
 
 @needs_0012
