@@ -13,7 +13,7 @@ import io
 import math
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from whispercli.cli.app import run
@@ -72,6 +72,7 @@ def _check(code: int, lines: list[str]) -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(options=st.lists(OPTION, max_size=6), response_file=st.booleans())
+@example(options=[["--grammar", "\x0c0"], ["--grammar-rule", "0"]], response_file=False)  # a form feed quoted
 def test_command_lines(options, response_file, tmp_path, jfk_wav):
     args = ["-m", str(tmp_path / "no-such-model.bin"), *[part for option in options for part in option], str(jfk_wav)]
     if response_file:
