@@ -42,7 +42,7 @@ def bench(
     no_gpu: bool = _opt(False, "--no-gpu", "-ng", panel=P_HW, help="Disable the GPU."),
     exact: bool = _opt(False, "--exact", panel=P_HW,
                        help="whisper.cpp v1.9.1's own numerics (whisper-cli's bytes) instead of the faster "
-                            "tiled matrix products."),
+                            "tiled matrix products (bf16 on CPUs with AVX512-BF16)."),
     what: int = _opt(0, "--what", "-w", panel=P_BENCH,
                      help="What to benchmark: 0 = whisper encoder/decoder (whisper-bench's figures), "
                           "1 = memcpy, 2 = ggml mul_mat."),

@@ -32,8 +32,8 @@ def serve(
     flash_attn: bool = _opt(True, "--flash-attn/--no-flash-attn", "-fa/-nfa", panel=P_HW, help="Flash attention."),
     exact: bool = _opt(False, "--exact", panel=P_HW,
                        help="Compute exactly as whisper.cpp v1.9.1 (whisper-server's numbers, ~25% slower). The "
-                            "default runs matrix products through faster tiled kernels: same accuracy, words may "
-                            "differ."),
+                            "default runs matrix products through faster tiled kernels (bf16 on CPUs with AVX512-BF16): "
+                            "same accuracy, words may differ."),
     # ---- server
     host: str = _opt("127.0.0.1", "--host", panel=P_NET, help="Address to listen on (0.0.0.0: every interface)."),
     port: int = _opt(8080, "--port", panel=P_NET, min=0, max=65535, help="Port to listen on."),

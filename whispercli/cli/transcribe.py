@@ -74,7 +74,8 @@ def transcribe(
                              "implies --exact."),
     exact: bool = _opt(False, "--exact", panel=P_FMT,
                        help="Compute exactly as whisper-cli v1.9.1 (its bytes, ~25% slower). The default runs "
-                            "matrix products through faster tiled kernels: same accuracy, words may differ."),
+                            "matrix products through faster tiled kernels (bf16 on CPUs with AVX512-BF16): same accuracy, "
+                            "words may differ."),
     # ---- decoding
     language: str = _opt("en", "--language", "-l", panel=P_DEC, help="Spoken language code or name; 'auto' detects."),
     detect_language: bool = _opt(False, "--detect-language", "-dl", panel=P_DEC, help="Detect the language and stop."),
