@@ -7,6 +7,8 @@ its ``expf`` mode checks the kernel's vector expf against the C library on every
 prefetching loop) with the same columns of wide products (tinyBLAS's own loop).
 ``benchmarks/check_fa_bf16.c`` holds the encoder's flash attention with bf16 tiles (patch 0017, not
 bit-identical by design) to attention computed in double precision from bf16-rounded inputs.
+``benchmarks/check_im2col.c`` compares patch 0019's im2col with a plain loop element by element; its
+``round`` mode checks the vector f32-to-f16 rounding it uses against ggml's on every non-NaN float.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def _cpu_flags() -> set[str]:
 _FLAGS = _cpu_flags()
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="the checks are C programs built with gcc")
 needs_bf16 = pytest.mark.skipif("avx512_bf16" not in _FLAGS, reason="patch 0017's kernel needs AVX512-BF16")
+needs_avx512 = pytest.mark.skipif("avx512f" not in _FLAGS, reason="patch 0019's vector conversion is AVX-512's")
 needs_0012 = pytest.mark.skipif(
     "avx512f" not in _FLAGS or "avx512_fp16" in _FLAGS,
     reason="patch 0012's kernel is built for AVX-512 without AVX512-FP16 only",
@@ -75,6 +78,11 @@ def check_fa_bf16(build_native, patched_build, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def check_im2col(build_native, patched_build, tmp_path_factory) -> Path:
+    return _checker("check_im2col", build_native, patched_build, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
 def check_tiled_stream(build_native, patched_build, tmp_path_factory) -> Path:
     return _checker("check_tiled_stream", build_native, patched_build, tmp_path_factory)
 
@@ -83,6 +91,20 @@ def test_few_column_tiled_products_are_bit_identical_to_wide_ones(check_tiled_st
     proc = subprocess.run([str(check_tiled_stream)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "308 of 308 products bit-identical" in proc.stdout
+
+
+def test_im2col_in_tiles_is_bit_identical_to_a_plain_loop(check_im2col):
+    proc = subprocess.run([str(check_im2col)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "27 of 27 im2col runs bit-identical" in proc.stdout
+
+
+@needs_avx512
+@pytest.mark.slow
+def test_vector_f16_rounding_matches_ggml_on_every_float_but_nan(check_im2col):
+    proc = subprocess.run([str(check_im2col), "round"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.startswith("4278190082 floats (all but NaNs): 0 differ")
 
 
 @needs_bf16
