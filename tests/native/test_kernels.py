@@ -67,6 +67,13 @@ def _checker(name: str, build_native, patched_build: Path, tmp_path_factory) -> 
     return exe
 
 
+def _run_check(exe: Path, *args: str, timeout_s: int = 300) -> str:
+    """The checker's stdout, once it has exited with 0 (its output is the assertion's message otherwise)."""
+    proc = subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=timeout_s)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
 @pytest.fixture(scope="module")
 def check_fa_rows(build_native, patched_build, tmp_path_factory) -> Path:
     return _checker("check_fa_rows", build_native, patched_build, tmp_path_factory)
@@ -88,30 +95,26 @@ def check_tiled_stream(build_native, patched_build, tmp_path_factory) -> Path:
 
 
 def test_few_column_tiled_products_are_bit_identical_to_wide_ones(check_tiled_stream):
-    proc = subprocess.run([str(check_tiled_stream)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "308 of 308 products bit-identical" in proc.stdout
+    out = _run_check(check_tiled_stream)
+    assert "308 of 308 products bit-identical" in out
 
 
 def test_im2col_in_tiles_is_bit_identical_to_a_plain_loop(check_im2col):
-    proc = subprocess.run([str(check_im2col)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "27 of 27 im2col runs bit-identical" in proc.stdout
+    out = _run_check(check_im2col)
+    assert "27 of 27 im2col runs bit-identical" in out
 
 
 @needs_avx512
 @pytest.mark.slow
 def test_vector_f16_rounding_matches_ggml_on_every_float_but_nan(check_im2col):
-    proc = subprocess.run([str(check_im2col), "round"], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.startswith("4278190082 floats (all but NaNs): 0 differ")
+    out = _run_check(check_im2col, "round", timeout_s=600)
+    assert out.startswith("4278190082 floats (all but NaNs): 0 differ")
 
 
 @needs_bf16
 def test_encoder_flash_attention_in_bf16_is_within_rounding_of_the_exact_result(check_fa_bf16):
-    proc = subprocess.run([str(check_fa_bf16)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "54 of 54 shapes within 0.004 of the bf16-rounded reference" in proc.stdout
+    out = _run_check(check_fa_bf16)
+    assert "54 of 54 shapes within 0.004 of the bf16-rounded reference" in out
 
 
 @needs_0012
@@ -123,14 +126,12 @@ def test_the_kernel_is_in_the_library(patched_build):
 
 @needs_0012
 def test_few_query_flash_attention_is_bit_identical_to_ggml(check_fa_rows):
-    proc = subprocess.run([str(check_fa_rows)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "288 of 288 shapes bit-identical" in proc.stdout
+    out = _run_check(check_fa_rows)
+    assert "288 of 288 shapes bit-identical" in out
 
 
 @needs_0012
 @pytest.mark.slow
 def test_vector_expf_matches_the_c_library_on_every_negative_float(check_fa_rows):
-    proc = subprocess.run([str(check_fa_rows), "expf"], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.startswith("2147483648 negative floats: 0 differ")
+    out = _run_check(check_fa_rows, "expf", timeout_s=600)
+    assert out.startswith("2147483648 negative floats: 0 differ")
