@@ -681,6 +681,7 @@ PHASES = (("mel spectrogram", "mel"), ("encoder", "encode"), ("prompt", "prompt"
 LEVERS = HERE / "levers.md"
 ENCODE_PER_WINDOW = "encode_per_window"  # ms per encoder run: one 30 s window each
 ENCODER_GOAL_MS = 250
+DEFAULT_COLUMN = "whispercli f16 (patched, default)"  # the column goal 3 reads
 
 
 def whisper_cli_phases(values: dict, audio: Audio, out_dir: Path) -> dict[str, float]:
@@ -715,7 +716,7 @@ def whispercli_phases(whispercli: Path, model: Path, audio: Audio) -> dict[str, 
 def breakdown_lines(whispercli: Path, values: dict, audio: Audio, out_root: Path) -> list[str]:
     log(f"phase breakdown  {audio.name}")
     columns = {"whisper-cli f16 (unpatched)": whisper_cli_phases(values, audio, out_root / "timings"),
-               "whispercli f16 (patched, default)": whispercli_phases(whispercli, values["model_f16"], audio),
+               DEFAULT_COLUMN: whispercli_phases(whispercli, values["model_f16"], audio),
                "whispercli q8_0 (patched)": whispercli_phases(whispercli, values["model_q8"], audio)}
     lines = ["## Where the time goes", "",
              f"One more transcription of `{audio.name}` per column, after the timed rounds: libwhisper's own phase "
@@ -727,7 +728,7 @@ def breakdown_lines(whispercli: Path, values: dict, audio: Audio, out_root: Path
     lines.append("| encoder per 30 s window (ms) | " + " | ".join(
         f"{c[ENCODE_PER_WINDOW]:.0f}" if ENCODE_PER_WINDOW in c else "?" for c in columns.values()) + " |")
     lines.append("")
-    default = columns["whispercli f16 (patched, default)"].get(ENCODE_PER_WINDOW)
+    default = columns[DEFAULT_COLUMN].get(ENCODE_PER_WINDOW)
     if default is not None:
         lines += [f"Goal 3 (the encoder ≤ {ENCODER_GOAL_MS} ms per 30 s window): the default engine's encoder took "
                   f"**{default:.0f} ms** per window in this transcription ({verdict(default <= ENCODER_GOAL_MS)}; "
