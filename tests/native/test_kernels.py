@@ -7,6 +7,8 @@ its ``expf`` mode checks the kernel's vector expf against the C library on every
 prefetching loop) with the same columns of wide products (tinyBLAS's own loop).
 ``benchmarks/check_fa_bf16.c`` holds the encoder's flash attention with bf16 tiles (patch 0017, not
 bit-identical by design) to attention computed in double precision from bf16-rounded inputs.
+``benchmarks/check_packed_bf16.c`` holds patch 0021's products from packed bf16 weights (not
+bit-identical by design) to the double-precision product of the same bf16 operands.
 ``benchmarks/check_im2col.c`` compares patch 0019's im2col with a plain loop element by element; its
 ``round`` mode checks the vector f32-to-f16 rounding it uses against ggml's on every non-NaN float.
 """
@@ -90,6 +92,11 @@ def check_im2col(build_native, patched_build, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def check_packed_bf16(build_native, patched_build, tmp_path_factory) -> Path:
+    return _checker("check_packed_bf16", build_native, patched_build, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
 def check_tiled_stream(build_native, patched_build, tmp_path_factory) -> Path:
     return _checker("check_tiled_stream", build_native, patched_build, tmp_path_factory)
 
@@ -115,6 +122,12 @@ def test_vector_f16_rounding_matches_ggml_on_every_float_but_nan(check_im2col):
 def test_encoder_flash_attention_in_bf16_is_within_rounding_of_the_exact_result(check_fa_bf16):
     out = _run_check(check_fa_bf16)
     assert "54 of 54 shapes within 0.004 of the bf16-rounded reference" in out
+
+
+@needs_bf16
+def test_products_from_packed_bf16_weights_are_within_the_f32_summation_bound(check_packed_bf16):
+    out = _run_check(check_packed_bf16)
+    assert "30 of 30 products within the f32 summation bound" in out
 
 
 @needs_0012
