@@ -1,6 +1,7 @@
-// Exhaustive check of whispercli patch 0004's vectorised expf against the C library's expf:
-// every negative float with |x| < 88 (glibc's fast path; larger inputs call expf itself).
-// The functions below are copied from patches/0004-sampling-same-draws-less-work.patch.
+// Exhaustive check of whispercli patch 0004's vectorised expf (and patch 0025's AVX-512 form of it)
+// against the C library's expf: every negative float with |x| < 88 (glibc's fast path; larger
+// inputs call expf itself). The functions below are copied from patches/0004-sampling-same-draws-
+// less-work.patch and patches/0025-sampling-expf-sixteen-at-a-time.patch.
 //   gcc -O2 -o /tmp/check_vexpf benchmarks/check_vexpf.c -lm && /tmp/check_vexpf
 // prints the number of values checked and mismatches; exit status 1 on any mismatch.
 #include <immintrin.h>
@@ -67,12 +68,52 @@ static void wcli_exp_masked_avx2(const float * a, float b, const float * c, floa
 }
 
 
-__attribute__((target("avx2,fma")))
-int main(void) {
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-        printf("this CPU has no AVX2+FMA: the patch calls expf here, nothing to check\n");
-        return 0;
+// patch 0025
+__attribute__((target("avx512f")))
+static inline __m256 wcli_expf8(__m256 x) {
+    const __m512d xd     = _mm512_cvtps_pd(x);
+    const __m512d invln2 = _mm512_set1_pd(0x1.71547652b82fep+5);
+    const __m512d shift  = _mm512_set1_pd(0x1.8p+52);
+    const __m512d kd0    = _mm512_fmadd_pd(invln2, xd, shift);
+    const __m512i ki     = _mm512_castpd_si512(kd0);
+    const __m512d kd     = _mm512_sub_pd(kd0, shift);
+    const __m512d r      = _mm512_fmsub_pd(invln2, xd, kd);
+    const __m512i idx    = _mm512_and_si512(ki, _mm512_set1_epi64(31));
+    const __m512i t      = _mm512_add_epi64(_mm512_i64gather_epi64(idx, (const long long *) wcli_exp2f_tab, 8), _mm512_slli_epi64(ki, 47));
+    const __m512d z      = _mm512_fmadd_pd(r, _mm512_set1_pd(0x1.c6af84b912394p-20), _mm512_set1_pd(0x1.ebfce50fac4f3p-13));
+    const __m512d r2     = _mm512_mul_pd(r, r);
+    __m512d y            = _mm512_fmadd_pd(r, _mm512_set1_pd(0x1.62e42ff0c52d6p-6), _mm512_set1_pd(1.0));
+    y = _mm512_fmadd_pd(z, r2, y);
+    y = _mm512_mul_pd(y, _mm512_castsi512_pd(t));
+    return _mm512_cvtpd_ps(y);
+}
+
+__attribute__((target("avx512f")))
+static void wcli_exp_masked_avx512(const float * a, float b, const float * c, float * y, int n) {
+    const __m512  vb     = _mm512_set1_ps(b);
+    const __m512  ninf   = _mm512_set1_ps(-INFINITY);
+    const __m512i absmsk = _mm512_set1_epi32(0x7fffffff);
+    const __m512i lim    = _mm512_set1_epi32(0x42afffff); // |x| < 88: glibc's fast path
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 x       = _mm512_sub_ps(_mm512_loadu_ps(a + i), vb);
+        const __mmask16 keep = _mm512_cmp_ps_mask(_mm512_loadu_ps(c + i), ninf, _CMP_GT_OQ);
+        const __mmask16 big  = _mm512_cmpgt_epi32_mask(_mm512_and_si512(_mm512_castps_si512(x), absmsk), lim);
+        if (big & keep) {
+            wcli_exp_masked_scalar(a + i, b, c + i, y + i, 16);
+            continue;
+        }
+        const __m256 lo = wcli_expf8(_mm512_castps512_ps256(x));
+        const __m256 hi = wcli_expf8(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1)));
+        const __m512 e  = _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+        _mm512_storeu_ps(y + i, _mm512_maskz_mov_ps(keep, e));
     }
+    wcli_exp_masked_scalar(a + i, b, c + i, y + i, n - i);
+}
+
+typedef void (*exp_masked_fn)(const float *, float, const float *, float *, int);
+
+static uint64_t check(const char * name, exp_masked_fn fn) {
     uint64_t bad = 0, n = 0;
     float x[4096], c[4096], y[4096];
     memset(c, 0, sizeof(c));
@@ -82,15 +123,32 @@ int main(void) {
             const uint32_t b = (uint32_t) (u + k);
             memcpy(&x[k], &b, 4);
         }
-        wcli_exp_masked_avx2(x, 0.0f, c, y, m);
+        fn(x, 0.0f, c, y, m);
         for (int k = 0; k < m; ++k) {
             const float e = expf(x[k]);
             ++n;
             if (memcmp(&e, &y[k], 4) != 0) {
-                if (bad++ < 5) printf("mismatch at %a: %a, expf gives %a\n", x[k], y[k], e);
+                if (bad++ < 5) printf("%s: mismatch at %a: %a, expf gives %a\n", name, x[k], y[k], e);
             }
         }
     }
-    printf("checked %llu values, %llu mismatches\n", (unsigned long long) n, (unsigned long long) bad);
+    printf("%s: checked %llu values, %llu mismatches\n", name, (unsigned long long) n, (unsigned long long) bad);
+    return bad;
+}
+
+int main(void) {
+    uint64_t bad = 0;
+    int kernels = 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        bad += check("avx2", wcli_exp_masked_avx2);
+        kernels++;
+    }
+    if (__builtin_cpu_supports("avx512f")) {
+        bad += check("avx512", wcli_exp_masked_avx512);
+        kernels++;
+    }
+    if (kernels == 0) {
+        printf("this CPU has neither AVX2+FMA nor AVX-512F: the patch calls expf here, nothing to check\n");
+    }
     return bad != 0;
 }

@@ -7,6 +7,8 @@ its ``expf`` mode checks the kernel's vector expf against the C library on every
 prefetching loop) with the same columns of wide products (tinyBLAS's own loop).
 ``benchmarks/check_fa_bf16.c`` holds the encoder's flash attention with bf16 tiles (patch 0017, not
 bit-identical by design) to attention computed in double precision from bf16-rounded inputs.
+``benchmarks/check_vexpf.c`` checks the sampling's vector expf (patches 0004 and 0025) against the C
+library on every negative float above -88.
 ``benchmarks/check_packed_bf16.c`` holds patch 0021's products from packed bf16 weights (not
 bit-identical by design) to the double-precision product of the same bf16 operands.
 ``benchmarks/check_im2col.c`` compares patch 0019's im2col with a plain loop element by element; its
@@ -128,6 +130,18 @@ def test_encoder_flash_attention_in_bf16_is_within_rounding_of_the_exact_result(
 def test_products_from_packed_bf16_weights_are_within_the_f32_summation_bound(check_packed_bf16):
     out = _run_check(check_packed_bf16)
     assert "30 of 30 products within the f32 summation bound" in out
+
+
+@pytest.mark.slow
+def test_sampling_vector_expf_equals_the_c_library_on_every_negative_float(tmp_path):
+    """Patches 0004 (AVX2) and 0025 (AVX-512): the sampling's exponentials, all 1.1e9 inputs."""
+    exe = tmp_path / "check_vexpf"
+    subprocess.run(["gcc", "-O2", "-Wall", "-Werror", str(ROOT / "benchmarks" / "check_vexpf.c"), "-lm", "-o", str(exe)],
+                   check=True)
+    out = _run_check(exe, timeout_s=600)
+    kernels = [line for line in out.splitlines() if ": checked " in line]
+    assert kernels or "nothing to check" in out
+    assert all(line.endswith(" 0 mismatches") for line in kernels), out
 
 
 @needs_0012
