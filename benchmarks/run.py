@@ -829,7 +829,7 @@ def throughput_lines(configs: list[Config], values: dict, results: dict[str, Mea
     if ours and theirs:
         ratio = min(theirs) / min(ours)
         lines += ["", f"Goal 1 (many short clips): whispercli's best files/hour / faster-whisper's best = "
-                      f"**{ratio:.2f}** (target ≥ 1.2: {verdict(ratio >= 1.2)})."]
+                      f"**{ratio:.3f}** (target ≥ 1.2: {verdict(ratio >= 1.2)})."]
     return lines + [""]
 
 
