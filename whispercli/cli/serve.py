@@ -31,7 +31,7 @@ def serve(
     no_gpu: bool = _opt(False, "--no-gpu", "-ng", panel=P_HW, help="Disable the GPU."),
     flash_attn: bool = _opt(True, "--flash-attn/--no-flash-attn", "-fa/-nfa", panel=P_HW, help="Flash attention."),
     exact: bool = _opt(False, "--exact", panel=P_HW,
-                       help="Compute exactly as whisper.cpp v1.9.1 (whisper-server's numbers, ~25% slower). The "
+                       help="Compute exactly as whisper.cpp v1.9.1 (whisper-server's numbers, ~30% slower). The "
                             "default runs matrix products through faster tiled kernels (bf16 on CPUs with AVX512-BF16): "
                             "same accuracy, words may differ."),
     # ---- server

@@ -73,7 +73,7 @@ def transcribe(
                         help="Keep whisper-cli's exact bytes where they are invalid (JSON escaping, UTF-8, VTT); "
                              "implies --exact."),
     exact: bool = _opt(False, "--exact", panel=P_FMT,
-                       help="Compute exactly as whisper-cli v1.9.1 (its bytes, ~25% slower). The default runs "
+                       help="Compute exactly as whisper-cli v1.9.1 (its bytes, ~30% slower). The default runs "
                             "matrix products through faster tiled kernels (bf16 on CPUs with AVX512-BF16): same accuracy, "
                             "words may differ."),
     # ---- decoding
